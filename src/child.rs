@@ -1,0 +1,288 @@
+//! Running one child process the way a test harness must: in its own process group
+//! (so a timeout reaches grandchildren too), stdin closed, stdout and stderr merged
+//! into one bounded capture, a deadline, a memory watch, and no orphans left behind.
+//!
+//! Why not `duct`: its `kill()` does not reach grandchildren (MEASURING.md section 6),
+//! and its capture keeps all output in memory; std's `Command::process_group` and
+//! `std::io::pipe` do what is needed with one reader thread.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Set by the Ctrl-C handler; every running child is killed when it is seen.
+pub static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// Time between SIGTERM and SIGKILL when a child must stop.
+const GRACE: Duration = Duration::from_millis(500);
+
+pub struct Spec {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// Kill the child when its resident memory passes this many bytes (Linux).
+    pub memory_limit: Option<u64>,
+    /// Bytes of output kept: half from the start, half from the end.
+    pub output_cap: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ending {
+    Exited(i32),
+    Signalled(i32),
+    TimedOut,
+    MemoryLimit { rss: u64 },
+    Cancelled,
+}
+
+#[derive(Debug)]
+pub struct Finished {
+    pub ending: Ending,
+    pub output: Captured,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug)]
+pub enum SpawnError {
+    NotFound,
+    Other(std::io::Error),
+}
+
+/// The start and the end of a stream, and how much was thrown away between them.
+#[derive(Clone, Debug, Default)]
+pub struct Captured {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    total: u64,
+    half: usize,
+}
+
+impl Captured {
+    fn new(cap: usize) -> Self {
+        Captured {
+            half: cap / 2,
+            ..Default::default()
+        }
+    }
+
+    fn push(&mut self, mut data: &[u8]) {
+        self.total += data.len() as u64;
+        let room = self.half.saturating_sub(self.head.len());
+        let n = room.min(data.len());
+        self.head.extend_from_slice(&data[..n]);
+        data = &data[n..];
+        if data.len() > self.half {
+            data = &data[data.len() - self.half..];
+        }
+        self.tail.extend(data);
+        let excess = self.tail.len().saturating_sub(self.half);
+        self.tail.drain(..excess);
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The kept output as text, with a marker where bytes were dropped.
+    pub fn text(&self) -> String {
+        let kept = self.head.len() + self.tail.len();
+        let mut out = String::from_utf8_lossy(&self.head).into_owned();
+        let dropped = self.total - kept as u64;
+        if dropped > 0 {
+            out.push_str(&format!("\n[... {dropped} bytes of output left out ...]\n"));
+        }
+        let tail: Vec<u8> = self.tail.iter().copied().collect();
+        out.push_str(&String::from_utf8_lossy(&tail));
+        out
+    }
+}
+
+pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
+    let (reader, writer) = std::io::pipe().map_err(SpawnError::Other)?;
+    let writer2 = writer.try_clone().map_err(SpawnError::Other)?;
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer2)
+        .process_group(0);
+    let start = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => SpawnError::NotFound,
+        _ => SpawnError::Other(e),
+    })?;
+    drop(cmd); // closes our copies of the pipe's write end
+    let pid = child.id() as libc::pid_t;
+
+    let (tx, rx) = mpsc::channel();
+    let cap = spec.output_cap;
+    std::thread::spawn(move || {
+        let mut captured = Captured::new(cap);
+        let mut reader = reader;
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => captured.push(&buf[..n]),
+            }
+        }
+        let _ = tx.send(captured);
+    });
+
+    let deadline = start + spec.timeout;
+    let mut poll = Duration::from_millis(1);
+    let ending = loop {
+        if let Some(code) = exited_without_reaping(pid) {
+            break code;
+        }
+        if CANCELLED.load(Ordering::SeqCst) {
+            stop_group(pid);
+            break Ending::Cancelled;
+        }
+        if Instant::now() >= deadline {
+            stop_group(pid);
+            break Ending::TimedOut;
+        }
+        if let Some(limit) = spec.memory_limit {
+            if let Some(rss) = rss_of(pid) {
+                if rss > limit {
+                    stop_group(pid);
+                    break Ending::MemoryLimit { rss };
+                }
+            }
+        }
+        std::thread::sleep(poll);
+        poll = (poll * 2).min(Duration::from_millis(10));
+    };
+    // Whatever the scenario started and left running goes with it.
+    kill_group(pid, libc::SIGKILL);
+    let status = child.wait().map_err(SpawnError::Other)?;
+    let elapsed = start.elapsed();
+    let ending = match ending {
+        Ending::Exited(_) | Ending::Signalled(_) => match (status.code(), status.signal()) {
+            (Some(c), _) => Ending::Exited(c),
+            (None, Some(s)) => Ending::Signalled(s),
+            _ => Ending::Exited(-1),
+        },
+        other => other,
+    };
+    // A process that left the group (setsid) could hold the pipe open forever: do not
+    // wait for it.
+    let output = rx.recv_timeout(Duration::from_secs(2)).unwrap_or_else(|_| {
+        let mut c = Captured::new(cap);
+        c.push(b"[output unavailable: a process outside memreg's control kept the pipe open]");
+        c
+    });
+    Ok(Finished {
+        ending,
+        output,
+        elapsed,
+    })
+}
+
+/// Polls for exit while leaving the child a zombie, so its pid (and so the process
+/// group id) cannot be reused before the group is cleaned up.
+fn exited_without_reaping(pid: libc::pid_t) -> Option<Ending> {
+    // SAFETY: waitid with a zeroed siginfo_t out-parameter; WNOWAIT leaves the child
+    // waitable for Child::wait.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        if r == 0 && info.si_pid() != 0 {
+            return Some(Ending::Exited(0)); // the real status is read by wait()
+        }
+        if r != 0 {
+            return Some(Ending::Exited(-1));
+        }
+    }
+    None
+}
+
+/// SIGTERM to the group, a grace period, then SIGKILL.
+fn stop_group(pid: libc::pid_t) {
+    kill_group(pid, libc::SIGTERM);
+    let until = Instant::now() + GRACE;
+    while Instant::now() < until {
+        if exited_without_reaping(pid).is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    kill_group(pid, libc::SIGKILL);
+}
+
+fn kill_group(pgid: libc::pid_t, signal: i32) {
+    // SAFETY: plain syscall; ESRCH (group already gone) is fine.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn rss_of(pid: libc::pid_t) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * page_size())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rss_of(_pid: libc::pid_t) -> Option<u64> {
+    None // the probe's RLIMIT_AS is the only guard here; see README
+}
+
+#[cfg(target_os = "linux")]
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as u64 }
+}
+
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGINT => "SIGINT",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_keeps_head_and_tail() {
+        let mut c = Captured::new(8);
+        c.push(b"abcdefghijklmnopqrstuvwxyz");
+        assert_eq!(c.total(), 26);
+        let t = c.text();
+        assert!(t.starts_with("abcd"), "{t}");
+        assert!(t.ends_with("wxyz"), "{t}");
+        assert!(t.contains("18 bytes of output left out"), "{t}");
+    }
+
+    #[test]
+    fn capture_small_output_is_whole() {
+        let mut c = Captured::new(100);
+        c.push(b"hello ");
+        c.push(b"world");
+        assert_eq!(c.text(), "hello world");
+    }
+}

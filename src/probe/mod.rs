@@ -1,0 +1,521 @@
+//! The Python probe shipped inside the binary, and the two things memreg asks of it:
+//! `check` (compile every scenario's code before anything runs) and `measure` (run
+//! one scenario in one fresh interpreter and report its counters).
+//!
+//! The probe writes its record to a file of its own (never the scenario's stdout),
+//! atomically; a process that ends without a record is an error, never zeros.
+
+use crate::child::{self, Ending, Finished, SpawnError};
+use crate::scenario::{Code, Scenario};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const SOURCE: &str = include_str!("probe.py");
+
+/// Most samples taken in one process. The probe keeps sample indices below 257 (the
+/// cached small ints) so that counting samples allocates nothing.
+pub const MAX_SAMPLES: u64 = 200;
+
+/// Output kept per process (half from the start, half from the end).
+pub const OUTPUT_CAP: usize = 64 * 1024;
+
+/// Iterations between samples: `iterations` split into at most [`MAX_SAMPLES`] chunks
+/// whose sizes differ by at most one.
+pub fn chunks(iterations: u64) -> Vec<u64> {
+    let s = iterations.min(MAX_SAMPLES);
+    (0..s)
+        .map(|j| (j + 1) * iterations / s - j * iterations / s)
+        .collect()
+}
+
+/// Iteration count at each sample, starting with 0 (the baseline read).
+pub fn sample_positions(iterations: u64) -> Vec<u64> {
+    std::iter::once(0)
+        .chain(chunks(iterations).into_iter().scan(0, |acc, c| {
+            *acc += c;
+            Some(*acc)
+        }))
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Part<'a> {
+    scenario: &'a str,
+    part: &'a str,
+    code: &'a str,
+    filename: String,
+    first_line: usize,
+}
+
+impl<'a> Part<'a> {
+    fn new(s: &'a Scenario, part: &'a str, code: &'a Code) -> Self {
+        let (filename, first_line) = match code.first_line {
+            Some(line) => (s.file.display().to_string(), line),
+            None => (format!("<{}:{}>", s.name, part), 1),
+        };
+        Part {
+            scenario: &s.name,
+            part,
+            code: &code.source,
+            filename,
+            first_line,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MeasureConfig<'a> {
+    setup: Option<Part<'a>>,
+    run: Part<'a>,
+    teardown: Option<Part<'a>>,
+    warmup: u64,
+    chunks: Vec<u64>,
+    metrics: Vec<&'static str>,
+    memory_limit: u64,
+    pythonpath: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct PythonInfo {
+    pub implementation: String,
+    pub version: String,
+    pub executable: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct Timing {
+    #[serde(default)]
+    pub setup_s: f64,
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// Time spent in the scenario's body during the measured iterations.
+    #[serde(default)]
+    pub body_s: f64,
+    /// The measured phase including sampling.
+    #[serde(default)]
+    pub measure_s: f64,
+}
+
+/// An exception (or sys.exit, or MemoryError) raised by the scenario's code.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ScenarioException {
+    pub phase: String,
+    pub kind: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub message: String,
+    pub traceback: String,
+}
+
+/// What one probe process reports.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Record {
+    pub format: u32,
+    pub status: String,
+    pub python: PythonInfo,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub timing: Timing,
+    #[serde(default)]
+    pub series: BTreeMap<String, Vec<i64>>,
+    pub peak_rss: Option<u64>,
+    pub peak_scope: Option<String>,
+    pub tracemalloc_peak: Option<u64>,
+    pub error: Option<ScenarioException>,
+}
+
+/// How one probe process ended, when it did not give a usable record.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// The scenario raised; the traceback is in the exception.
+    Exception(ScenarioException),
+    Crashed {
+        signal: i32,
+    },
+    ExitedWithoutRecord {
+        code: i32,
+    },
+    TimedOut {
+        after: Duration,
+    },
+    MemoryLimit {
+        rss: Option<u64>,
+        limit: u64,
+    },
+    BadRecord(String),
+    Cancelled,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Exception(e) if e.kind == "exit" => write!(f, "{} in {}", e.message, e.phase),
+            Fault::Exception(e) => write!(f, "{}: {} (in {})", e.type_name, e.message, e.phase),
+            Fault::Crashed { signal } => {
+                write!(
+                    f,
+                    "Python crashed: killed by signal {signal} ({})",
+                    child::signal_name(*signal)
+                )
+            }
+            Fault::ExitedWithoutRecord { code } => write!(
+                f,
+                "process exited with status {code} before reporting (os._exit or a fatal error?)"
+            ),
+            Fault::TimedOut { after } => {
+                write!(
+                    f,
+                    "timed out after {} (process group killed)",
+                    crate::units::format_duration(*after)
+                )
+            }
+            Fault::MemoryLimit {
+                rss: Some(rss),
+                limit,
+            } => write!(
+                f,
+                "memory limit exceeded: RSS {} > limit {}",
+                crate::units::Bytes(*rss),
+                crate::units::Bytes(*limit)
+            ),
+            Fault::MemoryLimit { rss: None, limit } => {
+                write!(
+                    f,
+                    "memory limit exceeded: MemoryError at limit {}",
+                    crate::units::Bytes(*limit)
+                )
+            }
+            Fault::BadRecord(m) => write!(f, "probe record unusable: {m}"),
+            Fault::Cancelled => write!(f, "interrupted"),
+        }
+    }
+}
+
+impl Fault {
+    /// The JUnit/console category: the three kinds users tell apart.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::TimedOut { .. } => "timeout",
+            Fault::MemoryLimit { .. } => "memory-limit",
+            Fault::Crashed { .. } => "crash",
+            Fault::Exception(e) if e.kind == "memory_limit" => "memory-limit",
+            Fault::Exception(_) => "exception",
+            Fault::ExitedWithoutRecord { .. } => "exit",
+            Fault::BadRecord(_) => "probe",
+            Fault::Cancelled => "interrupted",
+        }
+    }
+}
+
+/// One measured process: its record when usable, else the fault, plus its output.
+#[derive(Clone, Debug)]
+pub struct ProcessResult {
+    pub outcome: Result<Record, Fault>,
+    pub output: String,
+    pub output_bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// A problem with memreg's own work (exit code 2), as opposed to a scenario's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("Python interpreter `{0}` not found (set `python:` in the scenario or pass --python)")]
+    NoInterpreter(String),
+    #[error("cannot run {python}: {source}")]
+    Spawn {
+        python: String,
+        source: std::io::Error,
+    },
+    #[error("cannot use temporary directory: {0}")]
+    Temp(std::io::Error),
+    #[error("{python}: could not check the scenarios' Python code: {detail}")]
+    Check { python: String, detail: String },
+}
+
+fn probe_args(mode: &str, config: &Path, record: &Path) -> Vec<OsString> {
+    vec![
+        "-c".into(),
+        SOURCE.into(),
+        mode.into(),
+        config.as_os_str().to_owned(),
+        record.as_os_str().to_owned(),
+    ]
+}
+
+/// Runs one measuring process for `scenario`.
+pub fn measure(
+    scenario: &Scenario,
+    python: &Path,
+    workdir: &Path,
+    index: u32,
+) -> Result<ProcessResult, ProbeError> {
+    let config = MeasureConfig {
+        setup: scenario
+            .setup
+            .as_ref()
+            .map(|c| Part::new(scenario, "setup", c)),
+        run: Part::new(scenario, "run", &scenario.run),
+        teardown: scenario
+            .teardown
+            .as_ref()
+            .map(|c| Part::new(scenario, "teardown", c)),
+        warmup: scenario.warmup,
+        chunks: chunks(scenario.iterations),
+        metrics: scenario.metrics.iter().map(|m| m.key()).collect(),
+        memory_limit: scenario.memory_limit.0,
+        pythonpath: scenario
+            .pythonpath
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    let stem = format!("p{index}-{}", std::process::id());
+    let dir = tempfile::Builder::new()
+        .prefix(&stem)
+        .tempdir_in(workdir)
+        .map_err(ProbeError::Temp)?;
+    let config_path = dir.path().join("config.json");
+    let record_path = dir.path().join("record.json");
+    let json = serde_json::to_vec(&config).expect("config serialises");
+    std::fs::write(&config_path, json).map_err(ProbeError::Temp)?;
+    let mut env: Vec<(String, String)> = scenario
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // Unbuffered, so output printed just before a crash or a kill is not lost.
+    env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+    let spec = child::Spec {
+        program: python.to_owned(),
+        args: probe_args("measure", &config_path, &record_path),
+        env,
+        timeout: scenario.timeout,
+        memory_limit: Some(scenario.memory_limit.0),
+        output_cap: OUTPUT_CAP,
+    };
+    let finished = child::run(&spec).map_err(|e| spawn_error(python, e))?;
+    let outcome = interpret(&finished, &record_path, scenario);
+    Ok(ProcessResult {
+        outcome,
+        output: finished.output.text(),
+        output_bytes: finished.output.total(),
+        elapsed: finished.elapsed,
+    })
+}
+
+fn interpret(
+    finished: &Finished,
+    record_path: &Path,
+    scenario: &Scenario,
+) -> Result<Record, Fault> {
+    let limit = scenario.memory_limit.0;
+    match finished.ending {
+        Ending::TimedOut => {
+            return Err(Fault::TimedOut {
+                after: scenario.timeout,
+            })
+        }
+        Ending::MemoryLimit { rss } => {
+            return Err(Fault::MemoryLimit {
+                rss: Some(rss),
+                limit,
+            })
+        }
+        Ending::Cancelled => return Err(Fault::Cancelled),
+        Ending::Signalled(signal) => return Err(Fault::Crashed { signal }),
+        Ending::Exited(_) => {}
+    }
+    let text = match std::fs::read_to_string(record_path) {
+        Ok(t) => t,
+        Err(_) => {
+            let code = match finished.ending {
+                Ending::Exited(c) => c,
+                _ => -1,
+            };
+            return Err(Fault::ExitedWithoutRecord { code });
+        }
+    };
+    let record: Record =
+        serde_json::from_str(&text).map_err(|e| Fault::BadRecord(e.to_string()))?;
+    if record.format != 1 {
+        return Err(Fault::BadRecord(format!(
+            "unknown record format {}",
+            record.format
+        )));
+    }
+    if let Some(e) = &record.error {
+        if e.kind == "memory_limit" {
+            return Err(Fault::MemoryLimit { rss: None, limit });
+        }
+        return Err(Fault::Exception(e.clone()));
+    }
+    if record.status != "ok" {
+        return Err(Fault::BadRecord(format!(
+            "status `{}` without an error",
+            record.status
+        )));
+    }
+    let want = chunks(scenario.iterations).len() + 1;
+    for (name, values) in &record.series {
+        if values.len() != want {
+            return Err(Fault::BadRecord(format!(
+                "series `{name}` has {} samples, expected {want}",
+                values.len()
+            )));
+        }
+    }
+    if !record.series.contains_key("blocks") {
+        return Err(Fault::BadRecord("no `blocks` series".into()));
+    }
+    Ok(record)
+}
+
+fn spawn_error(python: &Path, e: SpawnError) -> ProbeError {
+    match e {
+        SpawnError::NotFound => ProbeError::NoInterpreter(python.display().to_string()),
+        SpawnError::Other(source) => ProbeError::Spawn {
+            python: python.display().to_string(),
+            source,
+        },
+    }
+}
+
+/// A SyntaxError (or similar) in a scenario's code, found before anything ran.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CompileError {
+    pub scenario: String,
+    pub part: String,
+    pub filename: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub text: String,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.filename.starts_with('<') {
+            write!(
+                f,
+                "scenario `{}`: `{}` line {}:{}: {}",
+                self.scenario, self.part, self.line, self.column, self.message
+            )?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: scenario `{}`: `{}`: {}",
+                self.filename, self.line, self.column, self.scenario, self.part, self.message
+            )?;
+        }
+        if !self.text.trim().is_empty() {
+            write!(f, "\n    {}", self.text.trim())?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckRecord {
+    errors: Vec<CompileError>,
+    python: PythonInfo,
+}
+
+/// Compiles every code part of `scenarios` with `python`; returns the interpreter's
+/// identity and every compile error.
+pub fn check(
+    scenarios: &[&Scenario],
+    python: &Path,
+    workdir: &Path,
+) -> Result<(PythonInfo, Vec<CompileError>), ProbeError> {
+    let parts: Vec<Part> = scenarios
+        .iter()
+        .flat_map(|s| s.parts().map(move |(k, c)| Part::new(s, k, c)))
+        .collect();
+    let dir = tempfile::Builder::new()
+        .prefix("check")
+        .tempdir_in(workdir)
+        .map_err(ProbeError::Temp)?;
+    let config_path = dir.path().join("config.json");
+    let record_path = dir.path().join("record.json");
+    let json = serde_json::to_vec(&serde_json::json!({ "parts": parts })).expect("serialises");
+    std::fs::write(&config_path, json).map_err(ProbeError::Temp)?;
+    let spec = child::Spec {
+        program: python.to_owned(),
+        args: probe_args("check", &config_path, &record_path),
+        env: vec![],
+        timeout: Duration::from_secs(120),
+        memory_limit: None,
+        output_cap: OUTPUT_CAP,
+    };
+    let finished = child::run(&spec).map_err(|e| spawn_error(python, e))?;
+    let fail = |detail: String| ProbeError::Check {
+        python: python.display().to_string(),
+        detail,
+    };
+    if finished.ending == Ending::Cancelled {
+        return Err(fail("interrupted".into()));
+    }
+    let text = std::fs::read_to_string(&record_path).map_err(|_| {
+        fail(format!(
+            "the interpreter ended ({:?}) without an answer; output:\n{}",
+            finished.ending,
+            finished.output.text()
+        ))
+    })?;
+    let rec: CheckRecord = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    Ok((rec.python, rec.errors))
+}
+
+/// The interpreter for a scenario: `--python`, else the scenario's `python:`, else the
+/// active virtualenv's, else `python3` on PATH.
+pub fn resolve_python(
+    override_: Option<&str>,
+    scenario: Option<&str>,
+) -> Result<PathBuf, ProbeError> {
+    let name = match (override_, scenario) {
+        (Some(p), _) | (None, Some(p)) => p.to_owned(),
+        (None, None) => match std::env::var_os("VIRTUAL_ENV") {
+            Some(venv) => PathBuf::from(venv)
+                .join("bin")
+                .join("python")
+                .display()
+                .to_string(),
+            None => "python3".to_owned(),
+        },
+    };
+    find_program(&name).ok_or(ProbeError::NoInterpreter(name))
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let candidate = Path::new(name);
+    if candidate.components().count() > 1 {
+        return candidate
+            .is_file()
+            .then(|| std::path::absolute(candidate).unwrap_or(candidate.to_owned()));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_all_iterations_in_at_most_max_samples() {
+        for n in [16, 17, 199, 200, 201, 2000, 2001, 123_457] {
+            let c = chunks(n);
+            assert_eq!(c.iter().sum::<u64>(), n, "{n}");
+            assert!(c.len() as u64 <= MAX_SAMPLES);
+            let (lo, hi) = (c.iter().min().unwrap(), c.iter().max().unwrap());
+            assert!(hi - lo <= 1, "{n}: {lo}..{hi}");
+        }
+        assert_eq!(sample_positions(4), vec![0, 1, 2, 3, 4]);
+        assert_eq!(*sample_positions(2000).last().unwrap(), 2000);
+    }
+}

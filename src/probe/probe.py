@@ -1,0 +1,385 @@
+# memreg probe: runs one scenario in this fresh interpreter and writes one JSON
+# record to the path given on the command line. Shipped inside the memreg binary.
+#
+#   python -c <this file> measure CONFIG.json RECORD.json
+#   python -c <this file> check   CONFIG.json RECORD.json
+#
+# The measuring loop must not measure itself (MEASURING.md section 1): storage for
+# samples is allocated before measuring, no Python object made for a sample outlives
+# it, and the probe's own live locals are the same at every read. Sample indices stay
+# below 257 so they are CPython's cached small ints, never new blocks.
+
+import array
+import builtins
+import gc
+import json
+import os
+import sys
+import time
+import traceback
+from itertools import repeat
+
+FORMAT = 1
+MAX_SAMPLES = 256  # keeps every sample index a cached small int
+
+
+def compile_part(part):
+    """Compile a code part so that tracebacks and SyntaxErrors name the YAML line."""
+    code = part["code"]
+    filename = part["filename"]
+    padding = "\n" * (part["first_line"] - 1)
+    if filename.startswith("<"):
+        # Not a real file: register the source so tracebacks can show the lines.
+        import linecache
+
+        lines = (padding + code).splitlines(True)
+        linecache.cache[filename] = (len(code), None, lines, filename)
+    return compile(padding + code, filename, "exec", dont_inherit=True)
+
+
+def user_traceback(exc):
+    """The traceback without the probe's own frames (they are all '<string>')."""
+    te = traceback.TracebackException.from_exception(exc)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if f.filename != "<string>"]
+    )
+    return "".join(te.format())
+
+
+class Phase:
+    name = "start"
+
+
+def error_record(exc, phase, memory_limited):
+    kind = "exception"
+    message = str(exc)
+    if isinstance(exc, SystemExit):
+        kind = "exit"
+        message = "scenario called sys.exit(%r)" % (exc.code,)
+    elif isinstance(exc, MemoryError) and memory_limited:
+        kind = "memory_limit"
+        message = "memory limit exceeded (MemoryError)"
+    elif isinstance(exc, KeyboardInterrupt):
+        kind = "interrupted"
+    return {
+        "phase": phase,
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": message,
+        "traceback": user_traceback(exc),
+    }
+
+
+# ---------------------------------------------------------------- counters
+
+
+def native_heap_reader(notes):
+    """A function returning bytes in use by the C allocator, or None.
+
+    glibc: mallinfo2() uordblks + hblkhd (heap in use plus mmapped chunks).
+    macOS: malloc_zone_statistics(NULL) size_in_use.
+    """
+    import ctypes
+
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None)
+            fn = libc.mallinfo2
+        except (OSError, AttributeError):
+            notes.append("native heap left out: mallinfo2 not found (not glibc >= 2.33)")
+            return None
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [
+                (n, ctypes.c_size_t)
+                for n in (
+                    "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                    "fsmblks", "uordblks", "fordblks", "keepcost",
+                )
+            ]
+
+        fn.restype = MallInfo2
+        fn.argtypes = []
+
+        def read():
+            m = fn()
+            return m.uordblks + m.hblkhd
+
+        return read
+    if sys.platform == "darwin":
+        try:
+            libc = ctypes.CDLL("/usr/lib/libSystem.B.dylib")
+            fn = libc.malloc_zone_statistics
+        except (OSError, AttributeError):
+            notes.append("native heap left out: malloc_zone_statistics not found")
+            return None
+
+        class MallocStats(ctypes.Structure):
+            _fields_ = [
+                ("blocks_in_use", ctypes.c_uint),
+                ("size_in_use", ctypes.c_size_t),
+                ("max_size_in_use", ctypes.c_size_t),
+                ("size_allocated", ctypes.c_size_t),
+            ]
+
+        fn.restype = None
+        fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(MallocStats)]
+        stats = MallocStats()
+        ref = ctypes.byref(stats)
+
+        def read():
+            fn(None, ref)
+            return stats.size_in_use
+
+        return read
+    notes.append("native heap left out: no allocator statistics on %s" % sys.platform)
+    return None
+
+
+def rss_reader(notes):
+    try:
+        fd = os.open("/proc/self/statm", os.O_RDONLY)
+    except OSError:
+        notes.append("rss left out: /proc/self/statm not available on %s" % sys.platform)
+        return None
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def read():
+        return int(os.pread(fd, 128, 0).split()[1]) * page
+
+    return read
+
+
+def reset_peak():
+    """Reset VmHWM so the peak covers the measured phase only (Linux)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return "measured"
+    except OSError:
+        return "process"
+
+
+def read_peak():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    except Exception:
+        return None
+
+
+def set_memory_limit(limit, notes):
+    """Cap the address space at the limit on top of what the interpreter maps now.
+
+    The parent also watches RSS; this cap turns a fast memory bomb into a MemoryError
+    before it can take the machine down.
+    """
+    if not limit or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            vm = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = vm + limit
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        return True
+    except Exception as e:  # pragma: no cover - platform specific
+        notes.append("memory limit not enforced in-process: %s" % e)
+        return False
+
+
+# ---------------------------------------------------------------- modes
+
+
+def check(config):
+    """Compile every part of every scenario; report SyntaxErrors with their lines."""
+    errors = []
+    for part in config["parts"]:
+        try:
+            compile_part(part)
+        except SyntaxError as e:
+            errors.append(
+                {
+                    "scenario": part["scenario"],
+                    "part": part["part"],
+                    "filename": e.filename or part["filename"],
+                    "line": e.lineno or 0,
+                    "column": e.offset or 0,
+                    "message": e.msg,
+                    "text": (e.text or "").rstrip("\n"),
+                }
+            )
+        except (ValueError, TypeError) as e:  # e.g. NUL bytes in source
+            errors.append(
+                {
+                    "scenario": part["scenario"],
+                    "part": part["part"],
+                    "filename": part["filename"],
+                    "line": part["first_line"],
+                    "column": 0,
+                    "message": str(e),
+                    "text": "",
+                }
+            )
+    return {"format": FORMAT, "status": "ok", "errors": errors, "python": python_info()}
+
+
+def python_info():
+    impl = sys.implementation
+    return {
+        "implementation": impl.name,
+        "version": "%d.%d.%d" % sys.version_info[:3],
+        "executable": sys.executable,
+    }
+
+
+def measure(config, record):
+    notes = record["notes"]
+    memory_limited = set_memory_limit(config.get("memory_limit"), notes)
+    metrics = config["metrics"]
+    for p in config.get("pythonpath", []):
+        sys.path.insert(0, p)
+    phase = Phase()
+    # The scenario runs in a real, registered module, as code in a script would:
+    # dataclasses, pickle and typing look their classes' module up in sys.modules.
+    import types
+
+    module = types.ModuleType("__memreg_scenario__")
+    module.__builtins__ = builtins
+    sys.modules[module.__name__] = module
+    ns = module.__dict__
+    try:
+        phase.name = "setup"
+        setup = compile_part(config["setup"]) if config.get("setup") else None
+        body = compile_part(config["run"])
+        teardown = compile_part(config["teardown"]) if config.get("teardown") else None
+
+        read_native = native_heap_reader(notes) if "native" in metrics else None
+        read_rss = rss_reader(notes) if "rss" in metrics else None
+        tracing = "tracemalloc" in metrics
+        if tracing:
+            import tracemalloc
+
+            tracemalloc.start(1)
+            get_traced = tracemalloc.get_traced_memory
+
+        t = time.perf_counter()
+        if setup is not None:
+            exec(setup, ns)
+        record["timing"]["setup_s"] = time.perf_counter() - t
+
+        phase.name = "warmup"
+        t = time.perf_counter()
+        for _ in repeat(None, config["warmup"]):
+            exec(body, ns)
+        record["timing"]["warmup_s"] = time.perf_counter() - t
+
+        phase.name = "run"
+        chunks = [0] + list(config["chunks"])  # chunk 0 takes the baseline sample
+        n = len(chunks)
+        if n > MAX_SAMPLES + 1:
+            raise ValueError("too many samples: %d" % n)
+        zeros = bytes(8 * n)
+        blocks = array.array("q", zeros)
+        native = array.array("q", zeros)
+        rss = array.array("q", zeros)
+        traced = array.array("q", zeros)
+        acc = array.array("d", [0.0, 0.0])  # [body seconds, measure seconds]
+        getblocks = sys.getallocatedblocks
+        clock = time.perf_counter
+        collect = gc.collect
+        # Warm the readers once so their one-off caches (ctypes, int parsing) are
+        # filled before the baseline sample.
+        for reader in (read_native, read_rss):
+            if reader is not None:
+                reader()
+        collect()
+        gc.freeze()  # setup's objects leave the collector's view: collect() is cheap
+        peak_scope = reset_peak()
+        s = 0
+        t0 = clock()
+        t_start = clock()
+        for k in chunks:
+            t0 = clock()
+            for _ in repeat(None, k):
+                exec(body, ns)
+            acc[0] += clock() - t0
+            collect()
+            blocks[s] = getblocks()
+            if read_native is not None:
+                native[s] = read_native()
+            if read_rss is not None:
+                rss[s] = read_rss()
+            if tracing:
+                traced[s] = get_traced()[0]
+            s += 1
+        acc[1] = clock() - t_start
+        gc.unfreeze()
+
+        series = {"blocks": blocks.tolist()}
+        if read_native is not None:
+            series["native"] = native.tolist()
+        if read_rss is not None:
+            series["rss"] = rss.tolist()
+        if tracing:
+            series["tracemalloc"] = traced.tolist()
+            record["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
+        record["series"] = series
+        record["peak_rss"] = read_peak()
+        record["peak_scope"] = peak_scope
+        record["timing"]["body_s"] = acc[0]
+        record["timing"]["measure_s"] = acc[1]
+
+        phase.name = "teardown"
+        if teardown is not None:
+            exec(teardown, ns)
+    except BaseException as e:  # the scenario's fault is a result, not a probe crash
+        ns = None
+        record["status"] = "error"
+        record["error"] = error_record(e, phase.name, memory_limited)
+    return record
+
+
+def write_record(path, record):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f)
+    os.replace(tmp, path)  # the parent never sees half a record
+
+
+def main():
+    mode, config_path, record_path = sys.argv[1:4]
+    with open(config_path) as f:
+        config = json.load(f)
+    if mode == "check":
+        write_record(record_path, check(config))
+        return
+    import faulthandler
+
+    faulthandler.enable()  # a segfault prints the Python stack into captured stderr
+    record = {
+        "format": FORMAT,
+        "status": "ok",
+        "python": python_info(),
+        "notes": [],
+        "timing": {},
+    }
+    record = measure(config, record)
+    sys.stdout.flush()
+    write_record(record_path, record)
+
+
+main()

@@ -1,0 +1,273 @@
+//! The terminal table: one row per scenario, then details for what did not pass,
+//! then a one-line summary. Colour only when asked (a terminal without NO_COLOR).
+
+use super::{capped, printable, Outcome, RunReport, Spread};
+use crate::scenario::{Expect, Metric};
+use crate::units::{format_bytes, format_duration};
+use crate::verdict::{format_growth, leak_line, Check, CounterVerdict, Verdict};
+use std::io::{self, Write};
+
+const SHOWN_OUTPUT: usize = 4 * 1024;
+
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+fn result_label(o: &Outcome) -> (String, Check) {
+    let check = o.analysis.check;
+    let label = match (&o.analysis.verdict, o.expect, check) {
+        (Verdict::Leak, Expect::Leak, _) => "ok (leak expected)".to_owned(),
+        (Verdict::Leak, _, _) => "LEAK".to_owned(),
+        (Verdict::Clean, Expect::Leak, _) => "FAIL (no leak)".to_owned(),
+        (Verdict::Clean, _, _) => "ok".to_owned(),
+        (Verdict::Inconclusive { .. }, _, _) => "inconclusive".to_owned(),
+        (Verdict::Error, _, _) => match o.faults.first() {
+            Some((_, f)) => format!("ERROR {}", f.kind()),
+            None => "ERROR".to_owned(),
+        },
+    };
+    (label, check)
+}
+
+fn growth_cell(c: Option<&CounterVerdict>) -> String {
+    let Some(c) = c else { return "-".to_owned() };
+    let med = format_growth(c.metric, c.median);
+    if c.min == c.max {
+        med
+    } else {
+        let bound = |v: f64| {
+            if c.metric.is_bytes() {
+                format_bytes(v)
+            } else {
+                format!("{v:.2}")
+            }
+        };
+        format!(
+            "{med} ({}..{})",
+            bound(c.min).trim_end_matches(" B"),
+            bound(c.max)
+        )
+    }
+}
+
+fn spread_bytes(s: Option<Spread>) -> String {
+    s.map_or("-".into(), |s| format_bytes(s.median))
+}
+
+fn time_cell(s: Option<Spread>) -> String {
+    let Some(s) = s else { return "-".into() };
+    let t = s.median;
+    if t < 1e-6 {
+        format!("{:.0} ns", t * 1e9)
+    } else if t < 1e-3 {
+        format!("{:.1} µs", t * 1e6)
+    } else {
+        format!("{:.2} ms", t * 1e3)
+    }
+}
+
+pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::Result<()> {
+    let metrics: Vec<Metric> = {
+        let mut m: Vec<Metric> = report
+            .outcomes
+            .iter()
+            .flat_map(|o| o.analysis.counters.iter().map(|c| c.metric))
+            .collect();
+        if m.is_empty() {
+            m = crate::scenario::defaults::METRICS.to_vec();
+        }
+        m.sort();
+        m.dedup();
+        m
+    };
+    let mut header = vec!["SCENARIO".to_owned()];
+    header.extend(
+        metrics
+            .iter()
+            .map(|m| format!("{}/IT", m.key().to_uppercase())),
+    );
+    header.extend(["PEAK".into(), "TIME/IT".into(), "RESULT".into()]);
+    let mut rows: Vec<(Vec<String>, Check)> = Vec::new();
+    for o in &report.outcomes {
+        let mut row = vec![o.name.clone()];
+        for m in &metrics {
+            row.push(growth_cell(
+                o.analysis.counters.iter().find(|c| c.metric == *m),
+            ));
+        }
+        row.push(spread_bytes(o.peak_rss));
+        row.push(time_cell(o.time_per_iteration));
+        let (label, check) = result_label(o);
+        row.push(label);
+        rows.push((row, check));
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|(r, _)| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(w, "{}", style.bold(line(&header).trim_end()))?;
+    for (row, check) in &rows {
+        let (last, cells) = row.split_last().expect("row has a result");
+        let mut text = line(cells);
+        text.push_str("  ");
+        let painted = match check {
+            Check::Passed => style.green(last),
+            Check::Failed | Check::Errored => style.red(last),
+            Check::Inconclusive => style.yellow(last),
+        };
+        writeln!(w, "{text}{painted}")?;
+    }
+
+    let troubled: Vec<&Outcome> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.analysis.check != Check::Passed)
+        .collect();
+    for o in &troubled {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            style.bold(&format!("--- {} ({}) ---", o.name, o.file.display()))
+        )?;
+        write_details(w, o)?;
+    }
+    let notes: Vec<&String> = {
+        let mut n: Vec<&String> = report.outcomes.iter().flat_map(|o| &o.notes).collect();
+        n.sort();
+        n.dedup();
+        n
+    };
+    for n in notes {
+        writeln!(w, "{}", style.dim(&format!("note: {n}")))?;
+    }
+    let c = report.counts();
+    let mut parts = vec![format!("{} passed", c.passed)];
+    if c.failed > 0 {
+        parts.push(format!("{} failed", c.failed));
+    }
+    if c.errored > 0 {
+        parts.push(format!("{} errored", c.errored));
+    }
+    if c.inconclusive > 0 {
+        parts.push(format!("{} inconclusive", c.inconclusive));
+    }
+    let summary = format!(
+        "{} scenario{}: {} in {}",
+        report.outcomes.len(),
+        if report.outcomes.len() == 1 { "" } else { "s" },
+        parts.join(", "),
+        format_duration(report.elapsed)
+    );
+    writeln!(w)?;
+    let summary = if report.exit_code() == 0 {
+        style.green(&summary)
+    } else {
+        style.red(&summary)
+    };
+    writeln!(w, "{summary}")?;
+    if report.interrupted {
+        writeln!(w, "{}", style.red("interrupted: results are incomplete"))?;
+    }
+    Ok(())
+}
+
+/// The lines that explain one scenario's failure; shared with the JUnit body.
+pub fn detail_lines(o: &Outcome) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(s) = &o.analysis.summary {
+        lines.push(s.clone());
+    }
+    for c in &o.analysis.counters {
+        if c.leak && o.analysis.summary.as_deref() != Some(leak_line(c).as_str()) {
+            lines.push(leak_line(c));
+        }
+    }
+    for c in &o.analysis.counters {
+        let per: Vec<String> = c
+            .per_process
+            .iter()
+            .zip(&c.growing)
+            .map(|(g, grows)| {
+                format!(
+                    "{}{}",
+                    format_growth(c.metric, *g),
+                    if *grows { "*" } else { "" }
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "  {:<13} per process: {}{}",
+            c.metric.label(),
+            per.join(", "),
+            if c.gating { "" } else { "  (informational)" }
+        ));
+    }
+    if !o.analysis.counters.is_empty() {
+        lines.push(format!(
+            "  (* = grew in the second half and in each of its quarters; {} iterations after {} warm-up, tolerance {})",
+            o.iterations,
+            o.warmup,
+            o.tolerance
+        ));
+    }
+    if matches!(o.analysis.verdict, Verdict::Leak) && o.expect == Expect::Pass {
+        lines.push("  hint: if this is a cache filling, give it more `warmup:`; if the growth is intended, raise `tolerance:`".into());
+    }
+    if let Some(d) = o.fault_detail() {
+        lines.extend(d.lines().map(|l| format!("  {l}")));
+    }
+    lines
+}
+
+fn write_details(w: &mut dyn Write, o: &Outcome) -> io::Result<()> {
+    for l in detail_lines(o) {
+        writeln!(w, "{l}")?;
+    }
+    if let Some(out) = &o.output {
+        writeln!(w, "  captured output (first failing process):")?;
+        for l in capped(&printable(out), SHOWN_OUTPUT).lines() {
+            writeln!(w, "  | {l}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! From the user's paths to validated scenarios. Every problem is collected (not just
+//! the first) and names its file and line, or the scenario.
+
+use super::schema::{RawFile, RawScenario};
+use super::{defaults, locate, Code, Scenario};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A problem with the scenario files. Always reported with exit code 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub path: PathBuf,
+    /// 1-based line and column, when the problem has one.
+    pub location: Option<(usize, usize)>,
+    pub scenario: Option<String>,
+    pub message: String,
+}
+
+impl LoadError {
+    fn file(path: &Path, message: impl Into<String>) -> Self {
+        LoadError {
+            path: path.to_owned(),
+            location: None,
+            scenario: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some((line, col)) = self.location {
+            write!(f, ":{line}:{col}")?;
+        }
+        if let Some(s) = &self.scenario {
+            write!(f, ": scenario `{s}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Scenario files under the given paths: files as named, directories searched
+/// recursively for `*.yaml` / `*.yml` (hidden directories skipped), in sorted order.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<LoadError>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Err(e) => errors.push(LoadError::file(path, format!("cannot read: {e}"))),
+            Ok(m) if m.is_dir() => {
+                let before = files.len();
+                if let Err(e) = walk(path, &mut files) {
+                    errors.push(e);
+                } else if files.len() == before {
+                    errors.push(LoadError::file(
+                        path,
+                        "no scenario files (*.yaml, *.yml) in this directory",
+                    ));
+                }
+            }
+            Ok(_) => files.push(path.clone()),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let read = std::fs::read_dir(dir)
+        .map_err(|e| LoadError::file(dir, format!("cannot read directory: {e}")))?;
+    let mut entries: Vec<_> = read
+        .collect::<Result<_, _>>()
+        .map_err(|e| LoadError::file(dir, format!("cannot read directory: {e}")))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // file_type() does not follow symlinks: linked directories are not entered,
+        // so a link cycle cannot loop.
+        let ft = entry
+            .file_type()
+            .map_err(|e| LoadError::file(&path, format!("cannot stat: {e}")))?;
+        if ft.is_dir() {
+            if !name.starts_with('.') {
+                walk(&path, out)?;
+            }
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads, parses and validates every file; on any problem returns all of them.
+pub fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match load_file(file) {
+            Ok(mut s) => scenarios.append(&mut s),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    let mut first_seen: HashMap<&str, &Path> = HashMap::new();
+    for s in &scenarios {
+        if let Some(prev) = first_seen.insert(&s.name, &s.file) {
+            errors.push(LoadError {
+                path: s.file.clone(),
+                location: None,
+                scenario: Some(s.name.clone()),
+                message: format!("duplicate scenario name (also in {})", prev.display()),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
+    let one = |message: String| vec![LoadError::file(path, message)];
+    let bytes = std::fs::read(path).map_err(|e| one(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        one(format!("not valid UTF-8 (first bad byte at offset {at})"))
+    })?;
+    let value: yaml_serde::Value =
+        yaml_serde::from_str(&text).map_err(|e| vec![yaml_error(path, &e)])?;
+    let list_form = value
+        .as_mapping()
+        .is_some_and(|m| m.contains_key(yaml_serde::Value::from("scenarios")));
+    if value.is_null() {
+        return Err(one(
+            "empty file: expected a scenario (a mapping with at least `run:`)".into(),
+        ));
+    }
+    let raws: Vec<RawScenario> = if list_form {
+        let file: RawFile = yaml_serde::from_str(&text).map_err(|e| vec![yaml_error(path, &e)])?;
+        if file.scenarios.is_empty() {
+            return Err(one("`scenarios:` is an empty list".into()));
+        }
+        file.scenarios
+    } else {
+        vec![yaml_serde::from_str(&text).map_err(|e| vec![yaml_error(path, &e)])?]
+    };
+    let starts = locate::code_starts(&text, list_form);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let count = raws.len();
+    for (i, raw) in raws.into_iter().enumerate() {
+        let lines = starts.get(i).filter(|_| starts.len() == count);
+        let default_name = if list_form {
+            format!("{stem}[{i}]")
+        } else {
+            stem.clone()
+        };
+        match build(path, &text, raw, default_name, lines) {
+            Ok(s) => out.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn build(
+    path: &Path,
+    text: &str,
+    raw: RawScenario,
+    default_name: String,
+    lines: Option<&HashMap<&'static str, usize>>,
+) -> Result<Scenario, LoadError> {
+    let name = raw.name.map(|n| n.0).unwrap_or(default_name);
+    let err = |message: String| LoadError {
+        path: path.to_owned(),
+        location: None,
+        scenario: Some(name.clone()),
+        message,
+    };
+    if let Err(m) = super::schema::check_name(&name) {
+        return Err(err(format!(
+            "{m} (the default name is the file name; set `name:`)"
+        )));
+    }
+    let code = |key: &'static str, source: String| {
+        let first_line = lines
+            .and_then(|l| l.get(key))
+            .and_then(|&start| locate::verify(text, &source, start));
+        Code { source, first_line }
+    };
+    let non_blank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut pythonpath = Vec::new();
+    for entry in raw.pythonpath.unwrap_or_default() {
+        let joined = dir.join(&entry);
+        let abs = std::path::absolute(&joined).unwrap_or(joined);
+        if !abs.is_dir() {
+            return Err(err(format!(
+                "pythonpath entry `{entry}` ({}) is not a directory",
+                abs.display()
+            )));
+        }
+        pythonpath.push(abs);
+    }
+    let mut metrics = raw.metrics.unwrap_or_else(|| defaults::METRICS.to_vec());
+    metrics.sort();
+    metrics.dedup();
+    if metrics.is_empty() {
+        return Err(err(
+            "`metrics` must name at least one of blocks, native, rss, tracemalloc".into(),
+        ));
+    }
+    Ok(Scenario {
+        description: raw.description,
+        file: path.to_owned(),
+        setup: non_blank(raw.setup).map(|s| code("setup", s)),
+        run: code("run", raw.run.0),
+        teardown: non_blank(raw.teardown).map(|s| code("teardown", s)),
+        iterations: raw.iterations.map_or(defaults::ITERATIONS, |v| v.0),
+        warmup: raw.warmup.unwrap_or(defaults::WARMUP),
+        processes: raw.processes.map_or(defaults::PROCESSES, |v| v.0),
+        timeout: raw.timeout.map_or(defaults::TIMEOUT, |v| v.0),
+        memory_limit: raw.memory_limit.map_or(defaults::MEMORY_LIMIT, |v| v.0),
+        python: raw.python.map(|p| p.0),
+        env: raw
+            .env
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect::<BTreeMap<_, _>>(),
+        pythonpath,
+        tolerance: raw.tolerance.map_or(defaults::TOLERANCE, |v| v.0),
+        expect: raw.expect.unwrap_or_default(),
+        metrics,
+        name,
+    })
+}
+
+fn yaml_error(path: &Path, e: &yaml_serde::Error) -> LoadError {
+    let mut message = e.to_string();
+    // The location goes in front, compiler style; drop the parser's own suffix.
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    LoadError {
+        path: path.to_owned(),
+        location: e.location().map(|l| (l.line(), l.column())),
+        scenario: None,
+        message,
+    }
+}

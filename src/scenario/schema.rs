@@ -1,0 +1,249 @@
+//! The YAML shape of a scenario. Every check that can be done while parsing is done
+//! here, so that yaml_serde attaches the line and column of the offending value.
+
+use crate::units::{parse_duration, Bytes};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFile {
+    pub scenarios: Vec<RawScenario>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub name: Option<Name>,
+    pub description: Option<String>,
+    pub setup: Option<String>,
+    pub run: NonBlank,
+    pub teardown: Option<String>,
+    pub iterations: Option<AtLeast<{ super::defaults::MIN_ITERATIONS }>>,
+    pub warmup: Option<u64>,
+    pub processes: Option<Positive<u32>>,
+    pub timeout: Option<DurationValue>,
+    pub memory_limit: Option<SizeValue>,
+    pub python: Option<NonBlank>,
+    pub env: Option<BTreeMap<String, EnvValue>>,
+    pub pythonpath: Option<Vec<String>>,
+    pub tolerance: Option<SizeValue>,
+    pub expect: Option<Expect>,
+    pub metrics: Option<Vec<Metric>>,
+}
+
+/// What the scenario's check expects: no leak (`pass`), or a known leak (`leak`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    #[default]
+    Pass,
+    Leak,
+}
+
+/// A counter the probe reads. Peak RSS is always recorded; these are the series.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// `sys.getallocatedblocks()`: live pymalloc blocks.
+    Blocks,
+    /// Bytes in use by the C allocator (glibc `mallinfo2`, macOS zone statistics).
+    Native,
+    /// Resident set size.
+    Rss,
+    /// `tracemalloc.get_traced_memory()` current bytes; slows allocation-heavy code.
+    Tracemalloc,
+}
+
+impl Metric {
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::Blocks => "blocks",
+            Metric::Native => "native",
+            Metric::Rss => "rss",
+            Metric::Tracemalloc => "tracemalloc",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Blocks => "Python blocks",
+            Metric::Native => "native heap",
+            Metric::Rss => "RSS",
+            Metric::Tracemalloc => "tracemalloc",
+        }
+    }
+
+    /// Whether the counter counts bytes (else it counts allocated blocks).
+    pub fn is_bytes(self) -> bool {
+        self != Metric::Blocks
+    }
+}
+
+/// A string with something other than white space in it.
+#[derive(Debug)]
+pub(crate) struct NonBlank(pub String);
+
+impl<'de> Deserialize<'de> for NonBlank {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Err(de::Error::custom("must not be empty"));
+        }
+        Ok(NonBlank(s))
+    }
+}
+
+/// A scenario name: printable, one line, at most 200 characters.
+#[derive(Debug)]
+pub(crate) struct Name(pub String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        check_name(&s).map_err(de::Error::custom)?;
+        Ok(Name(s))
+    }
+}
+
+pub(crate) fn check_name(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("name must not be empty".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("name must not contain control characters or line breaks".into());
+    }
+    if s.chars().count() > 200 {
+        return Err("name must be at most 200 characters".into());
+    }
+    Ok(())
+}
+
+/// A whole number greater than zero.
+#[derive(Debug)]
+pub(crate) struct Positive<T>(pub T);
+
+impl<'de, T> Deserialize<'de> for Positive<T>
+where
+    T: Deserialize<'de> + Default + PartialEq,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = T::deserialize(d)?;
+        if v == T::default() {
+            return Err(de::Error::custom("must be at least 1"));
+        }
+        Ok(Positive(v))
+    }
+}
+
+/// A whole number of at least `N`.
+#[derive(Debug)]
+pub(crate) struct AtLeast<const N: u64>(pub u64);
+
+impl<'de, const N: u64> Deserialize<'de> for AtLeast<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        if v < N {
+            return Err(de::Error::custom(format!("must be at least {N}")));
+        }
+        Ok(AtLeast(v))
+    }
+}
+
+/// A size: `64 B`, `2 GiB`, or a number of bytes.
+#[derive(Debug)]
+pub(crate) struct SizeValue(pub Bytes);
+
+impl<'de> Deserialize<'de> for SizeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SizeValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size such as `64 B`, `1 KiB` or `2 GiB`")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SizeValue, E> {
+                Ok(SizeValue(Bytes(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SizeValue, E> {
+                u64::try_from(v)
+                    .map(|v| SizeValue(Bytes(v)))
+                    .map_err(|_| E::custom(format!("invalid size `{v}`: must not be negative")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SizeValue, E> {
+                Bytes::parse(v).map(SizeValue).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration: `60s`, `500ms`, `2m`, or a number of seconds.
+#[derive(Debug)]
+pub(crate) struct DurationValue(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DurationValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as `60s`, `500ms` or `2m`")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DurationValue, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurationValue, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<DurationValue, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationValue, E> {
+                parse_duration(v).map(DurationValue).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An environment value. YAML reads `PYTHONHASHSEED: 0` as a number; environment
+/// variables are strings, so scalars are taken as their text.
+#[derive(Debug)]
+pub(crate) struct EnvValue(pub String);
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnvValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnvValue, E> {
+                if v.contains('\0') {
+                    return Err(E::custom("environment values must not contain NUL"));
+                }
+                Ok(EnvValue(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<EnvValue, E> {
+                Ok(EnvValue(if v { "1" } else { "0" }.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
