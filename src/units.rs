@@ -30,9 +30,11 @@ impl Bytes {
             "MB" => 1e6,
             "GB" => 1e9,
             "TB" => 1e12,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "invalid size `{text}`: unknown unit `{other}` (use B, KiB, MiB, GiB, kB, MB, GB)"
-            )),
+            ))
+            }
         };
         let bytes = value * factor;
         if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {

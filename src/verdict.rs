@@ -9,6 +9,7 @@
 //!  3. the counter *leaks* if the number of growing processes is significant by a
 //!     one-sided sign test at ALPHA (with 5 processes: all 5) and the median growth
 //!     exceeds the tolerance.
+//!
 //! Exact counters that do not move give a slope of exactly 0 and never alarm; for
 //! noisy ones the sign test bounds the false-alarm rate by ALPHA per counter.
 

@@ -203,6 +203,7 @@ impl Fault {
             Fault::MemoryLimit { .. } => "memory-limit",
             Fault::Crashed { .. } => "crash",
             Fault::Exception(e) if e.kind == "memory_limit" => "memory-limit",
+            Fault::Exception(e) if e.kind == "exit" => "exit",
             Fault::Exception(_) => "exception",
             Fault::ExitedWithoutRecord { .. } => "exit",
             Fault::BadRecord(_) => "probe",

@@ -7,7 +7,8 @@ use crate::units::{format_bytes, format_duration};
 use crate::verdict::{format_growth, leak_line, Check, CounterVerdict, Verdict};
 use std::io::{self, Write};
 
-const SHOWN_OUTPUT: usize = 4 * 1024;
+const SHOWN_OUTPUT: usize = 8 * 1024;
+const SHOWN_LINES: usize = 30;
 
 #[derive(Clone, Copy)]
 pub struct Style {
@@ -265,8 +266,20 @@ fn write_details(w: &mut dyn Write, o: &Outcome) -> io::Result<()> {
     }
     if let Some(out) = &o.output {
         writeln!(w, "  captured output (first failing process):")?;
-        for l in capped(&printable(out), SHOWN_OUTPUT).lines() {
-            writeln!(w, "  | {l}")?;
+        let text = capped(&printable(out), SHOWN_OUTPUT);
+        let lines: Vec<&str> = text.lines().collect();
+        let n = lines.len();
+        for (i, l) in lines.iter().enumerate() {
+            if n > SHOWN_LINES && i == SHOWN_LINES / 2 {
+                writeln!(
+                    w,
+                    "  | [... {} lines left out; the JUnit report keeps more ...]",
+                    n - SHOWN_LINES
+                )?;
+            }
+            if n <= SHOWN_LINES || i < SHOWN_LINES / 2 || i >= n - SHOWN_LINES / 2 {
+                writeln!(w, "  | {l}")?;
+            }
         }
     }
     Ok(())

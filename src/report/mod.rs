@@ -204,19 +204,26 @@ pub fn printable(text: &str) -> String {
     out
 }
 
-/// At most `max` bytes of `text`, cut at a character boundary, with a marker.
+/// At most about `max` bytes of `text`: its first and last halves, cut at character
+/// boundaries, with a marker where the middle was left out (the end of a scenario's
+/// output is usually where its error is).
 pub fn capped(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    let mut head = max / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - max / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
     }
     format!(
-        "{}\n[... {} more bytes left out ...]",
-        &text[..end],
-        text.len() - end
+        "{}\n[... {} bytes left out ...]\n{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
     )
 }
 
@@ -236,7 +243,10 @@ mod tests {
     #[test]
     fn capped_cuts_on_char_boundaries() {
         assert_eq!(capped("abc", 10), "abc");
-        let c = capped("ééé", 3);
-        assert!(c.starts_with('é') && c.contains("left out"), "{c}");
+        let c = capped("éééé", 4);
+        assert!(
+            c.starts_with('é') && c.ends_with('é') && c.contains("4 bytes left out"),
+            "{c}"
+        );
     }
 }

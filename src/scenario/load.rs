@@ -241,8 +241,11 @@ fn build(
         run: code("run", raw.run.0),
         teardown: non_blank(raw.teardown).map(|s| code("teardown", s)),
         iterations: raw.iterations.map_or(defaults::ITERATIONS, |v| v.0),
-        warmup: raw.warmup.unwrap_or(defaults::WARMUP),
-        processes: raw.processes.map_or(defaults::PROCESSES, |v| v.0),
+        warmup: raw.warmup.map_or(defaults::WARMUP, |v| v.0),
+        processes: raw
+            .processes
+            .map_or(Ok(defaults::PROCESSES), |v| u32::try_from(v.0))
+            .map_err(|_| err("`processes` is too large".into()))?,
         timeout: raw.timeout.map_or(defaults::TIMEOUT, |v| v.0),
         memory_limit: raw.memory_limit.map_or(defaults::MEMORY_LIMIT, |v| v.0),
         python: raw.python.map(|p| p.0),

@@ -23,8 +23,8 @@ pub(crate) struct RawScenario {
     pub run: NonBlank,
     pub teardown: Option<String>,
     pub iterations: Option<AtLeast<{ super::defaults::MIN_ITERATIONS }>>,
-    pub warmup: Option<u64>,
-    pub processes: Option<Positive<u32>>,
+    pub warmup: Option<AtLeast<0>>,
+    pub processes: Option<AtLeast<1>>,
     pub timeout: Option<DurationValue>,
     pub memory_limit: Option<SizeValue>,
     pub python: Option<NonBlank>,
@@ -91,11 +91,21 @@ pub(crate) struct NonBlank(pub String);
 
 impl<'de> Deserialize<'de> for NonBlank {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if s.trim().is_empty() {
-            return Err(de::Error::custom("must not be empty"));
+        // Checks run inside the visitor so the parser attaches the value's position.
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NonBlank;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-empty string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NonBlank, E> {
+                if v.trim().is_empty() {
+                    return Err(E::custom("must not be empty"));
+                }
+                Ok(NonBlank(v.to_owned()))
+            }
         }
-        Ok(NonBlank(s))
+        d.deserialize_str(V)
     }
 }
 
@@ -105,9 +115,18 @@ pub(crate) struct Name(pub String);
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        check_name(&s).map_err(de::Error::custom)?;
-        Ok(Name(s))
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Name;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a scenario name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name, E> {
+                check_name(v).map_err(E::custom)?;
+                Ok(Name(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -124,34 +143,32 @@ pub(crate) fn check_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A whole number greater than zero.
-#[derive(Debug)]
-pub(crate) struct Positive<T>(pub T);
-
-impl<'de, T> Deserialize<'de> for Positive<T>
-where
-    T: Deserialize<'de> + Default + PartialEq,
-{
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = T::deserialize(d)?;
-        if v == T::default() {
-            return Err(de::Error::custom("must be at least 1"));
-        }
-        Ok(Positive(v))
-    }
-}
-
 /// A whole number of at least `N`.
 #[derive(Debug)]
 pub(crate) struct AtLeast<const N: u64>(pub u64);
 
 impl<'de, const N: u64> Deserialize<'de> for AtLeast<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = u64::deserialize(d)?;
-        if v < N {
-            return Err(de::Error::custom(format!("must be at least {N}")));
+        struct V<const N: u64>;
+        impl<const N: u64> Visitor<'_> for V<N> {
+            type Value = AtLeast<N>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a whole number of at least {N}")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AtLeast<N>, E> {
+                if v < N {
+                    return Err(E::custom(format!("must be at least {N}, got {v}")));
+                }
+                Ok(AtLeast(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AtLeast<N>, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom(format!("must be at least {N}, got {v}"))),
+                }
+            }
         }
-        Ok(AtLeast(v))
+        d.deserialize_u64(V::<N>)
     }
 }
 
