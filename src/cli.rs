@@ -1,7 +1,10 @@
 //! Command-line interface: parse arguments, run the pipeline, map the outcome to an
 //! exit code. Errors are printed once, here.
 
+use crate::baseline::compare::{Change, FigureComparison};
+use crate::baseline::{self, BaselineError, BaselineFile, BaselineResult, BaselineStore, Entry};
 use crate::child::CANCELLED;
+use crate::figures::Figure;
 use crate::probe::{self, CompileError, ProbeError, PythonInfo};
 use crate::report::{console, junit, Outcome, RunReport};
 use crate::runner::{self, Progress};
@@ -30,31 +33,88 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run scenarios and report leaks
+    /// Run scenarios: report leaks, and regressions against stored baselines
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Record, inspect and prune stored baselines
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
 }
 
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Run scenarios and record their baselines for this environment
+    Update(UpdateArgs),
+    /// Print stored baselines
+    Show(ShowArgs),
+    /// Remove baselines of scenarios that no longer exist
+    Prune(PruneArgs),
+}
+
+/// Which scenarios, and how to run them.
 #[derive(clap::Args)]
-struct RunArgs {
+struct Selection {
     /// Scenario files or directories (searched recursively for *.yaml, *.yml)
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
     /// Only scenarios whose name contains PATTERN (case-insensitive; repeat to add)
     #[arg(short = 'k', value_name = "PATTERN")]
     select: Vec<String>,
-    /// Write a JUnit XML report to PATH
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
     /// Python interpreter for every scenario (overrides `python:` in the files)
     #[arg(long, value_name = "PATH")]
     python: Option<String>,
     /// Processes run at once [default: number of CPUs]
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
+    /// Directory of baseline files
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    baselines: PathBuf,
     /// When to colour output
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    sel: Selection,
+    /// Write a JUnit XML report to PATH
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Fail scenarios that have no baseline for this environment
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(clap::Args)]
+struct UpdateArgs {
+    #[command(flatten)]
+    sel: Selection,
+    /// Rewrite every baseline, even unchanged, unreadable or foreign-version ones
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// Only this scenario
+    name: Option<String>,
+    /// Directory of baseline files
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    baselines: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct PruneArgs {
+    /// Scenario files or directories that define which scenarios exist
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// Directory of baseline files
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    baselines: PathBuf,
+    /// List what would be removed, remove nothing
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -73,14 +133,18 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    match cli.command {
-        Command::Run(args) => match run(&args) {
-            Ok(code) => code,
-            Err(e) => {
-                e.print();
-                2
-            }
-        },
+    let result = match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Baseline(BaselineCommand::Update(args)) => update(&args),
+        Command::Baseline(BaselineCommand::Show(args)) => show(&args),
+        Command::Baseline(BaselineCommand::Prune(args)) => prune(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            e.print();
+            2
+        }
     }
 }
 
@@ -89,6 +153,7 @@ enum Failure {
     Load(Vec<LoadError>),
     Compile(Vec<CompileError>),
     Probe(ProbeError),
+    Baseline(Vec<BaselineError>),
     Message(String),
 }
 
@@ -98,13 +163,17 @@ impl Failure {
         let lines: Vec<String> = match self {
             Failure::Load(es) => es.iter().map(|e| e.to_string()).collect(),
             Failure::Compile(es) => es.iter().map(|e| e.to_string()).collect(),
+            Failure::Baseline(es) => es.iter().map(|e| e.to_string()).collect(),
             Failure::Probe(e) => vec![e.to_string()],
             Failure::Message(m) => vec![m.clone()],
         };
         for l in lines {
             let _ = writeln!(err, "error: {l}");
         }
-        if matches!(self, Failure::Load(_) | Failure::Compile(_)) {
+        if matches!(
+            self,
+            Failure::Load(_) | Failure::Compile(_) | Failure::Baseline(_)
+        ) {
             let _ = writeln!(err, "nothing was run");
         }
     }
@@ -130,15 +199,35 @@ fn select(scenarios: Vec<Scenario>, patterns: &[String]) -> Vec<Scenario> {
         .collect()
 }
 
-fn run(args: &RunArgs) -> Result<i32, Failure> {
-    let started = Instant::now();
-    let files = scenario::discover(&args.paths).map_err(Failure::Load)?;
+fn color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Validated scenarios with their interpreters, ready to run.
+struct Prepared {
+    scenarios: Vec<Scenario>,
+    pythons: Vec<PathBuf>,
+    infos: Vec<PythonInfo>,
+    workdir: tempfile::TempDir,
+}
+
+/// Everything that can be checked before running: files, selection, interpreters,
+/// and that all Python code compiles.
+fn prepare(sel: &Selection) -> Result<Prepared, Failure> {
+    let files = scenario::discover(&sel.paths).map_err(Failure::Load)?;
     let all = scenario::load_all(&files).map_err(Failure::Load)?;
-    let scenarios = select(all, &args.select);
+    let scenarios = select(all, &sel.select);
     if scenarios.is_empty() {
         return Err(Failure::Message(format!(
             "no scenario name matches {}",
-            args.select
+            sel.select
                 .iter()
                 .map(|p| format!("-k {p}"))
                 .collect::<Vec<_>>()
@@ -147,18 +236,16 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
     }
     let pythons: Vec<PathBuf> = scenarios
         .iter()
-        .map(|s| probe::resolve_python(args.python.as_deref(), s.python.as_deref()))
+        .map(|s| probe::resolve_python(sel.python.as_deref(), s.python.as_deref()))
         .collect::<Result<_, _>>()?;
     let workdir = tempfile::Builder::new()
         .prefix("memreg-")
         .tempdir()
         .map_err(|e| Failure::Probe(ProbeError::Temp(e)))?;
-
-    // Compile everything with each interpreter before running anything.
     let mut distinct: Vec<&PathBuf> = pythons.iter().collect();
     distinct.sort();
     distinct.dedup();
-    let mut infos: Vec<(PathBuf, PythonInfo)> = Vec::new();
+    let mut checked: Vec<(PathBuf, PythonInfo)> = Vec::new();
     let mut compile_errors = Vec::new();
     for py in distinct {
         let using: Vec<&Scenario> = scenarios
@@ -169,7 +256,7 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
             .collect();
         let (info, mut errors) = probe::check(&using, py, workdir.path())?;
         compile_errors.append(&mut errors);
-        infos.push((py.clone(), info));
+        checked.push((py.clone(), info));
     }
     if !compile_errors.is_empty() {
         return Err(Failure::Compile(compile_errors));
@@ -179,7 +266,7 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
     let pythons: Vec<PathBuf> = pythons
         .iter()
         .map(|p| {
-            let info = &infos.iter().find(|(q, _)| q == p).expect("checked").1;
+            let info = &checked.iter().find(|(q, _)| q == p).expect("checked").1;
             let exe = PathBuf::from(&info.executable);
             if exe.is_file() {
                 exe
@@ -188,33 +275,35 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
             }
         })
         .collect();
+    Ok(Prepared {
+        scenarios,
+        pythons,
+        infos: checked.into_iter().map(|(_, i)| i).collect(),
+        workdir,
+    })
+}
 
+/// Runs every prepared scenario and builds the outcomes.
+fn execute(p: &Prepared, jobs: Option<usize>) -> Result<RunReport, Failure> {
+    let started = Instant::now();
     let _ = ctrlc::set_handler(|| CANCELLED.store(true, Ordering::SeqCst));
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
-    let jobs = args
-        .jobs
+    let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let processes: u32 = scenarios.iter().map(|s| s.processes).sum();
+    let processes: u32 = p.scenarios.iter().map(|s| s.processes).sum();
     {
         let mut out = std::io::stdout().lock();
-        let pys: Vec<String> = infos
+        let pys: Vec<String> = p
+            .infos
             .iter()
-            .map(|(_, i)| format!("{} {} ({})", i.implementation, i.version, i.executable))
+            .map(|i| format!("{} {} ({})", i.implementation, i.version, i.executable))
             .collect();
         let _ = writeln!(
             out,
             "memreg {}: {} scenario{}, {} processes, {} at a time, {}\n",
             env!("CARGO_PKG_VERSION"),
-            scenarios.len(),
-            if scenarios.len() == 1 { "" } else { "s" },
+            p.scenarios.len(),
+            if p.scenarios.len() == 1 { "" } else { "s" },
             processes,
             jobs,
             pys.join(", ")
@@ -223,22 +312,70 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
     let progress = TerminalProgress {
         enabled: std::io::stderr().is_terminal(),
     };
-    let results = runner::run_all(&scenarios, &pythons, jobs, workdir.path(), &progress)?;
+    let results = runner::run_all(&p.scenarios, &p.pythons, jobs, p.workdir.path(), &progress)?;
     progress.clear();
-    let interrupted = CANCELLED.load(Ordering::SeqCst);
-    let outcomes: Vec<Outcome> = scenarios
+    let outcomes: Vec<Outcome> = p
+        .scenarios
         .iter()
         .zip(&results)
         .map(|(s, r)| Outcome::build(s, r))
         .collect();
-    let report = RunReport {
+    Ok(RunReport {
         outcomes,
         elapsed: started.elapsed(),
-        interrupted,
-    };
+        interrupted: CANCELLED.load(Ordering::SeqCst),
+    })
+}
 
+/// The stored baselines of these scenarios; every unreadable file is an error.
+fn load_baselines(
+    store: &BaselineStore,
+    scenarios: &[Scenario],
+) -> Result<Vec<Option<BaselineFile>>, Failure> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for s in scenarios {
+        match store.load(&s.name) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(Failure::Baseline(errors))
+    }
+}
+
+fn run(args: &RunArgs) -> Result<i32, Failure> {
+    let prepared = prepare(&args.sel)?;
+    let store = BaselineStore::new(&args.sel.baselines);
+    let stored = load_baselines(&store, &prepared.scenarios)?;
+    let mut report = execute(&prepared, args.sel.jobs)?;
+    for ((o, s), file) in report
+        .outcomes
+        .iter_mut()
+        .zip(&prepared.scenarios)
+        .zip(&stored)
+    {
+        if let (true, Some(env)) = (o.faults.is_empty(), o.environment()) {
+            o.baseline = Some(baseline::evaluate(
+                s,
+                file.as_ref(),
+                &env,
+                &o.figures,
+                args.strict,
+            ));
+        }
+    }
     let mut out = std::io::stdout().lock();
-    if let Err(e) = console::write_report(&mut out, &report, console::Style { color }) {
+    if let Err(e) = console::write_report(
+        &mut out,
+        &report,
+        console::Style {
+            color: color(args.sel.color),
+        },
+    ) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Failure::Message(format!("cannot write to stdout: {e}")));
         }
@@ -250,7 +387,230 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
         write_atomic(path, &buf).map_err(Failure::Message)?;
         let _ = writeln!(out, "JUnit report: {}", path.display());
     }
-    Ok(if interrupted { 130 } else { report.exit_code() })
+    Ok(if report.interrupted {
+        130
+    } else {
+        report.exit_code()
+    })
+}
+
+fn update(args: &UpdateArgs) -> Result<i32, Failure> {
+    let prepared = prepare(&args.sel)?;
+    let store = BaselineStore::new(&args.sel.baselines);
+    // Unreadable or foreign files stop an update unless --force says to replace them.
+    let stored: Vec<Option<BaselineFile>> = if args.force {
+        prepared
+            .scenarios
+            .iter()
+            .map(|s| store.load(&s.name).ok().flatten())
+            .collect()
+    } else {
+        load_baselines(&store, &prepared.scenarios)?
+    };
+    let report = execute(&prepared, args.sel.jobs)?;
+    if report.interrupted {
+        eprintln!("interrupted: no baseline was written");
+        return Ok(130);
+    }
+    let mut out = std::io::stdout().lock();
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    let (mut written, mut unchanged, mut skipped) = (0, 0, 0);
+    for ((o, s), existing) in report.outcomes.iter().zip(&prepared.scenarios).zip(stored) {
+        let (Some(python), true) = (&o.python, o.faults.is_empty()) else {
+            let why = o
+                .analysis
+                .summary
+                .clone()
+                .unwrap_or_else(|| "errored".into());
+            let _ = writeln!(out, "not recorded: {}: {why}", o.name);
+            skipped += 1;
+            continue;
+        };
+        let env = python.environment_key();
+        let entry = Entry::new(python, s.iterations, s.warmup, &o.figures);
+        let result = baseline::evaluate(s, existing.as_ref(), &env, &o.figures, false);
+        let changed: Vec<&FigureComparison> =
+            result.with(|c| matches!(c, Change::Regressed | Change::Improved));
+        let write = match &result {
+            BaselineResult::Missing { .. } => {
+                for (k, f) in &entry.figures {
+                    let fig = Figure::from_key(k).expect("own key");
+                    rows.push([
+                        o.name.clone(),
+                        k.clone(),
+                        format!("- -> {}", fig.format(f.median)),
+                        "new".into(),
+                    ]);
+                }
+                true
+            }
+            BaselineResult::SettingsDiffer { detail, .. } => {
+                rows.push([
+                    o.name.clone(),
+                    "(all)".into(),
+                    format!("settings changed: {detail}"),
+                    "re-recorded".into(),
+                ]);
+                true
+            }
+            BaselineResult::Compared { .. } => {
+                for c in &changed {
+                    let pct = c
+                        .change_percent()
+                        .map_or("-".into(), |p| format!("{p:+.1}%"));
+                    rows.push([
+                        o.name.clone(),
+                        c.figure.key().into(),
+                        format!(
+                            "{} -> {}",
+                            c.figure.format(c.old_median),
+                            c.figure.format(c.new_median)
+                        ),
+                        pct,
+                    ]);
+                }
+                args.force || !changed.is_empty()
+            }
+        };
+        if !write {
+            unchanged += 1;
+            continue;
+        }
+        let mut file = existing.unwrap_or_else(|| BaselineFile {
+            format: baseline::FORMAT,
+            scenario: s.name.clone(),
+            environments: Default::default(),
+        });
+        file.format = baseline::FORMAT;
+        file.environments.insert(env, entry);
+        let path = store.save(&file).map_err(|e| Failure::Baseline(vec![e]))?;
+        let _ = writeln!(out, "wrote {}", path.display());
+        written += 1;
+    }
+    let _ = writeln!(out);
+    if rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "No baseline changed meaningfully ({unchanged} within noise)."
+        );
+    } else {
+        let _ = writeln!(out, "| scenario | figure | old -> new | change |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for r in &rows {
+            let _ = writeln!(out, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3]);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{written} written, {unchanged} unchanged, {skipped} not recorded"
+    );
+    Ok(if skipped > 0 { 1 } else { 0 })
+}
+
+fn show(args: &ShowArgs) -> Result<i32, Failure> {
+    let store = BaselineStore::new(&args.baselines);
+    let paths = match &args.name {
+        Some(name) => vec![store
+            .path_for(name)
+            .map_err(|e| Failure::Baseline(vec![e]))?],
+        None => store.files().map_err(|e| Failure::Baseline(vec![e]))?,
+    };
+    let mut out = std::io::stdout().lock();
+    let mut errors = Vec::new();
+    let mut shown = 0;
+    for path in paths {
+        let file = match baseline::read_file(&path) {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                errors.push(BaselineError::Read {
+                    path,
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no baseline stored"),
+                });
+                continue;
+            }
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        shown += 1;
+        let _ = writeln!(out, "{} ({})", file.scenario, path.display());
+        for (env, e) in &file.environments {
+            let _ = writeln!(
+                out,
+                "  {env}: {} iterations after {} warm-up; {}; memreg {}",
+                e.iterations, e.warmup, e.allocator, e.memreg
+            );
+            for (k, f) in &e.figures {
+                let fig = Figure::from_key(k);
+                let fmt = |v: f64| fig.map_or(v.to_string(), |g| g.format(v));
+                let range = match (f.values.first(), f.values.last()) {
+                    (Some(a), Some(b)) if a != b => {
+                        format!("{} .. {}", fmt(*a as f64), fmt(*b as f64))
+                    }
+                    _ => "identical".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "    {k:<17} {:<6} median {:<14} n={} {range}",
+                    format!("{:?}", f.kind).to_lowercase(),
+                    fmt(f.median),
+                    f.values.len()
+                );
+            }
+        }
+    }
+    if shown == 0 && errors.is_empty() {
+        let _ = writeln!(out, "no baselines in {}", args.baselines.display());
+    }
+    if errors.is_empty() {
+        Ok(0)
+    } else {
+        Err(Failure::Baseline(errors))
+    }
+}
+
+fn prune(args: &PruneArgs) -> Result<i32, Failure> {
+    let files = scenario::discover(&args.paths).map_err(Failure::Load)?;
+    let scenarios = scenario::load_all(&files).map_err(Failure::Load)?;
+    let names: std::collections::HashSet<&str> =
+        scenarios.iter().map(|s| s.name.as_str()).collect();
+    let store = BaselineStore::new(&args.baselines);
+    let mut out = std::io::stdout().lock();
+    let mut stale = Vec::new();
+    for path in store.files().map_err(|e| Failure::Baseline(vec![e]))? {
+        match baseline::read_file(&path) {
+            Ok(Some(f)) if !names.contains(f.scenario.as_str()) => stale.push((path, f.scenario)),
+            Ok(_) => {}
+            Err(e) => {
+                let _ = writeln!(out, "left alone (unreadable): {e}");
+            }
+        }
+    }
+    if stale.is_empty() {
+        let _ = writeln!(out, "nothing to prune");
+        return Ok(0);
+    }
+    for (path, name) in &stale {
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removing"
+        };
+        let _ = writeln!(
+            out,
+            "{verb} {} (scenario `{name}` no longer exists)",
+            path.display()
+        );
+    }
+    if !args.dry_run {
+        for (path, _) in &stale {
+            std::fs::remove_file(path)
+                .map_err(|e| Failure::Message(format!("{}: cannot remove: {e}", path.display())))?;
+        }
+        let _ = writeln!(out, "{} removed", stale.len());
+    }
+    Ok(0)
 }
 
 /// Writes via a temporary file in the same directory and a rename, so a reader

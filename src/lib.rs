@@ -4,8 +4,10 @@
 //! run by the Python [`probe`] in fresh interpreters ([`child`], [`runner`]); their
 //! samples become verdicts ([`stats`], [`verdict`]) and then reports ([`report`]).
 
+pub mod baseline;
 pub mod child;
 pub mod cli;
+pub mod figures;
 pub mod probe;
 pub mod report;
 pub mod runner;

@@ -83,6 +83,40 @@ pub struct PythonInfo {
     pub implementation: String,
     pub version: String,
     pub executable: String,
+    /// `sys.platform`, e.g. `linux`, `darwin`.
+    #[serde(default)]
+    pub platform: String,
+    /// `platform.machine()`, e.g. `x86_64`.
+    #[serde(default)]
+    pub machine: String,
+    /// `sys.version`: the interpreter build.
+    #[serde(default)]
+    pub build: String,
+    /// The object allocator and C library, e.g. `pymalloc, glibc 2.36`.
+    #[serde(default)]
+    pub allocator: String,
+}
+
+impl PythonInfo {
+    /// The key baselines are stored under: OS, architecture, implementation and
+    /// major.minor version, e.g. `linux-x86_64-cpython-3.11`.
+    pub fn environment_key(&self) -> String {
+        let minor: Vec<&str> = self.version.split('.').take(2).collect();
+        format!(
+            "{}-{}-{}-{}",
+            self.platform,
+            self.machine,
+            self.implementation,
+            minor.join(".")
+        )
+    }
+}
+
+/// Counters read before the scenario's setup ran.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct StartCounters {
+    pub blocks: Option<i64>,
+    pub native: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -125,6 +159,8 @@ pub struct Record {
     pub peak_rss: Option<u64>,
     pub peak_scope: Option<String>,
     pub tracemalloc_peak: Option<u64>,
+    #[serde(default)]
+    pub start: StartCounters,
     pub error: Option<ScenarioException>,
 }
 

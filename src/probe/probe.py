@@ -238,11 +238,20 @@ def check(config):
 
 
 def python_info():
+    import platform
+
     impl = sys.implementation
+    libc = " ".join(x for x in platform.libc_ver() if x)
     return {
         "implementation": impl.name,
         "version": "%d.%d.%d" % sys.version_info[:3],
         "executable": sys.executable,
+        "platform": sys.platform,
+        "machine": platform.machine(),
+        "build": sys.version.replace("\n", " "),
+        "allocator": ", ".join(
+            x for x in (os.environ.get("PYTHONMALLOC") or "pymalloc", libc) if x
+        ),
     }
 
 
@@ -276,6 +285,13 @@ def measure(config, record):
             tracemalloc.start(1)
             get_traced = tracemalloc.get_traced_memory
 
+        # What the process holds before the scenario's code runs: "held" figures in
+        # baselines are measured from here.
+        gc.collect()
+        record["start"] = {
+            "blocks": sys.getallocatedblocks(),
+            "native": read_native() if read_native is not None else None,
+        }
         t = time.perf_counter()
         if setup is not None:
             exec(setup, ns)

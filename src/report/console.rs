@@ -2,6 +2,8 @@
 //! then a one-line summary. Colour only when asked (a terminal without NO_COLOR).
 
 use super::{capped, printable, Outcome, RunReport, Spread};
+use crate::baseline::compare::Change;
+use crate::baseline::BaselineResult;
 use crate::scenario::{Expect, Metric};
 use crate::units::{format_bytes, format_duration};
 use crate::verdict::{format_growth, leak_line, Check, CounterVerdict, Verdict};
@@ -41,7 +43,14 @@ impl Style {
 }
 
 fn result_label(o: &Outcome) -> (String, Check) {
-    let check = o.analysis.check;
+    let check = o.status();
+    if o.analysis.check != Check::Failed && check == Check::Failed {
+        let label = match &o.baseline {
+            Some(BaselineResult::Compared { .. }) => "REGRESSED",
+            _ => "NO BASELINE",
+        };
+        return (label.to_owned(), check);
+    }
     let label = match (&o.analysis.verdict, o.expect, check) {
         (Verdict::Leak, Expect::Leak, _) => "ok (leak expected)".to_owned(),
         (Verdict::Leak, _, _) => "LEAK".to_owned(),
@@ -113,7 +122,12 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
             .iter()
             .map(|m| format!("{}/IT", m.key().to_uppercase())),
     );
-    header.extend(["PEAK".into(), "TIME/IT".into(), "RESULT".into()]);
+    header.extend(["PEAK".into(), "TIME/IT".into()]);
+    let with_baseline = report.outcomes.iter().any(|o| o.baseline.is_some());
+    if with_baseline {
+        header.push("BASELINE".into());
+    }
+    header.push("RESULT".into());
     let mut rows: Vec<(Vec<String>, Check)> = Vec::new();
     for o in &report.outcomes {
         let mut row = vec![o.name.clone()];
@@ -124,6 +138,9 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
         }
         row.push(spread_bytes(o.peak_rss));
         row.push(time_cell(o.time_per_iteration));
+        if with_baseline {
+            row.push(baseline_cell(o.baseline.as_ref()));
+        }
         let (label, check) = result_label(o);
         row.push(label);
         rows.push((row, check));
@@ -161,7 +178,7 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
     let troubled: Vec<&Outcome> = report
         .outcomes
         .iter()
-        .filter(|o| o.analysis.check != Check::Passed)
+        .filter(|o| o.status() != Check::Passed)
         .collect();
     for o in &troubled {
         writeln!(w)?;
@@ -171,6 +188,55 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
             style.bold(&format!("--- {} ({}) ---", o.name, o.file.display()))
         )?;
         write_details(w, o)?;
+    }
+    let improved: Vec<(&Outcome, String)> = report
+        .outcomes
+        .iter()
+        .flat_map(|o| {
+            let b = o.baseline.as_ref();
+            b.map(|b| b.with(|c| c == &Change::Improved))
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |c| (o, c.describe()))
+        })
+        .collect();
+    if !improved.is_empty() {
+        writeln!(w)?;
+        for (o, line) in &improved {
+            writeln!(
+                w,
+                "{}",
+                style.green(&format!("improved: {}: {line}", o.name))
+            )?;
+        }
+        writeln!(w, "  record improvements with `memreg baseline update`")?;
+    }
+    let missing: Vec<&str> = report
+        .outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.baseline,
+                Some(BaselineResult::Missing { strict: false, .. })
+            )
+        })
+        .map(|o| o.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let env = report
+            .outcomes
+            .iter()
+            .find_map(|o| o.environment())
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "{}",
+            style.dim(&format!(
+                "note: no baseline in {env} for {} scenario(s): {} (record with `memreg baseline update`)",
+                missing.len(),
+                missing.join(", ")
+            ))
+        )?;
     }
     let notes: Vec<&String> = {
         let mut n: Vec<&String> = report.outcomes.iter().flat_map(|o| &o.notes).collect();
@@ -212,8 +278,61 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
     Ok(())
 }
 
+fn baseline_cell(b: Option<&BaselineResult>) -> String {
+    let Some(b) = b else { return "-".into() };
+    match b {
+        BaselineResult::Missing { .. } => "none".into(),
+        BaselineResult::SettingsDiffer { .. } => "not comparable".into(),
+        BaselineResult::Compared { .. } => {
+            let pick = |want: fn(&Change) -> bool, label: &str| -> Option<String> {
+                let found = b.with(want);
+                let first = found.first()?;
+                let pct = first
+                    .change_percent()
+                    .map_or(String::new(), |p| format!(" {p:+.0}%"));
+                let more = if found.len() > 1 {
+                    format!(" +{}", found.len() - 1)
+                } else {
+                    String::new()
+                };
+                Some(format!("{label} {}{pct}{more}", first.figure.key()))
+            };
+            pick(|c| c == &Change::Regressed, "REGRESSED")
+                .or_else(|| pick(|c| matches!(c, Change::Inconclusive(_)), "inconclusive"))
+                .or_else(|| pick(|c| c == &Change::Improved, "improved"))
+                .unwrap_or_else(|| "ok".into())
+        }
+    }
+}
+
 /// The lines that explain one scenario's failure; shared with the JUnit body.
 pub fn detail_lines(o: &Outcome) -> Vec<String> {
+    let mut lines = baseline_lines(o);
+    lines.extend(leak_detail_lines(o));
+    lines
+}
+
+/// Baseline problems: missing under --strict, or every regressed figure.
+pub fn baseline_lines(o: &Outcome) -> Vec<String> {
+    let Some(b) = o.baseline.as_ref().filter(|b| b.failed()) else {
+        return vec![];
+    };
+    let mut lines = vec![b.summary()];
+    let regressed = b.with(|c| c == &Change::Regressed);
+    if regressed.len() > 1 {
+        lines.extend(regressed.iter().map(|c| format!("  {}", c.describe())));
+    }
+    for c in b.with(|c| matches!(c, Change::Inconclusive(_))) {
+        lines.push(format!("  inconclusive: {}", c.describe()));
+    }
+    lines.push("  if the change is intended, record it with `memreg baseline update` and commit baselines/".into());
+    lines
+}
+
+fn leak_detail_lines(o: &Outcome) -> Vec<String> {
+    if o.analysis.check == Check::Passed && o.baseline.as_ref().is_some_and(|b| b.failed()) {
+        return vec![];
+    }
     let mut lines = Vec::new();
     if let Some(s) = &o.analysis.summary {
         lines.push(s.clone());

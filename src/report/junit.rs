@@ -7,6 +7,8 @@
 
 use super::console::detail_lines;
 use super::{capped, printable, Outcome, RunReport};
+use crate::baseline::compare::Change;
+use crate::baseline::BaselineResult;
 use crate::verdict::{Check, Verdict};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
@@ -31,6 +33,7 @@ pub fn to_report(run: &RunReport) -> Report {
         let mut suite = TestSuite::new(key.as_str());
         for o in &suites[&key] {
             suite.add_test_case(test_case(o));
+            suite.add_test_cases(baseline_cases(o));
         }
         report.add_test_suite(suite);
     }
@@ -119,6 +122,77 @@ fn test_case(o: &Outcome) -> TestCase {
         );
     }
     case
+}
+
+/// One case per compared figure (`name :: baseline held_native`), so every
+/// regressed figure is its own `<failure>`; one `name :: baseline` case when a
+/// missing or incomparable baseline fails under --strict.
+fn baseline_cases(o: &Outcome) -> Vec<TestCase> {
+    let mut cases = Vec::new();
+    let new_case = |name: String, status: TestCaseStatus| {
+        let mut c = TestCase::new(name, status);
+        c.set_classname(o.file.display().to_string());
+        c.extra
+            .insert("file".into(), o.file.display().to_string().into());
+        c
+    };
+    match &o.baseline {
+        Some(BaselineResult::Compared {
+            environment,
+            figures,
+        }) => {
+            for f in figures {
+                let status = match &f.status {
+                    Change::Regressed => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        let line = format!("regression: {}", f.describe());
+                        s.set_message(line.clone());
+                        s.set_type("regression");
+                        s.set_description(format!(
+                            "{line}\nbaseline values: {:?}\nvalues now:      {:?}\nenvironment: {environment}\nif intended: memreg baseline update",
+                            f.old, f.new
+                        ));
+                        s
+                    }
+                    Change::Inconclusive(reason) => {
+                        let mut s = TestCaseStatus::skipped();
+                        s.set_message(format!("inconclusive: {reason}: {}", f.describe()));
+                        s
+                    }
+                    Change::Improved | Change::Unchanged => TestCaseStatus::success(),
+                };
+                let mut c = new_case(format!("{} :: baseline {}", o.name, f.figure.key()), status);
+                c.add_property(Property::new(
+                    "baseline.old_median",
+                    format!("{}", f.old_median),
+                ));
+                c.add_property(Property::new(
+                    "baseline.new_median",
+                    format!("{}", f.new_median),
+                ));
+                c.add_property(Property::new(
+                    "baseline.kind",
+                    format!("{:?}", f.kind).to_lowercase(),
+                ));
+                if f.status == Change::Improved {
+                    c.add_property(Property::new("baseline.improved", f.describe()));
+                }
+                cases.push(c);
+            }
+        }
+        Some(b) if b.failed() => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(b.summary());
+            s.set_type("baseline");
+            s.set_description(format!(
+                "{}\nrecord one with: memreg baseline update",
+                b.summary()
+            ));
+            cases.push(new_case(format!("{} :: baseline", o.name), s));
+        }
+        _ => {}
+    }
+    cases
 }
 
 fn one_line(s: &str) -> String {

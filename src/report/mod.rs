@@ -54,6 +54,10 @@ pub struct Outcome {
     /// else the first), when the check did not pass.
     pub output: Option<String>,
     pub notes: Vec<String>,
+    /// Each successful process's figures (what baselines store).
+    pub figures: Vec<std::collections::BTreeMap<crate::figures::Figure, i64>>,
+    /// The comparison with the stored baseline, when the scenario ran cleanly.
+    pub baseline: Option<crate::baseline::BaselineResult>,
 }
 
 impl Outcome {
@@ -125,7 +129,27 @@ impl Outcome {
                 .map(|r| r.output.clone())
                 .filter(|o| !o.is_empty()),
             notes,
+            figures: records
+                .iter()
+                .map(|r| crate::figures::of_record(r, scenario.iterations))
+                .collect(),
+            baseline: None,
         }
+    }
+
+    /// The scenario's check, the leak verdict and the baseline comparison together.
+    pub fn status(&self) -> Check {
+        match self.analysis.check {
+            Check::Errored => Check::Errored,
+            Check::Failed => Check::Failed,
+            _ if self.baseline.as_ref().is_some_and(|b| b.failed()) => Check::Failed,
+            other => other,
+        }
+    }
+
+    /// The environment key (OS, architecture, Python), when a process reported it.
+    pub fn environment(&self) -> Option<String> {
+        self.python.as_ref().map(|p| p.environment_key())
     }
 
     /// The traceback (or equivalent) of the first fault, when there is one.
@@ -159,7 +183,7 @@ impl RunReport {
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for o in &self.outcomes {
-            match o.analysis.check {
+            match o.status() {
                 Check::Passed => c.passed += 1,
                 Check::Failed => c.failed += 1,
                 Check::Errored => c.errored += 1,

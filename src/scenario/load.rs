@@ -259,6 +259,20 @@ fn build(
         tolerance: raw.tolerance.map_or(defaults::TOLERANCE, |v| v.0),
         expect: raw.expect.unwrap_or_default(),
         metrics,
+        regression: {
+            let d = crate::baseline::compare::Floors::default();
+            let r = raw.regression;
+            crate::baseline::compare::Floors {
+                relative: r
+                    .as_ref()
+                    .and_then(|r| r.relative.as_ref())
+                    .map_or(d.relative, |p| p.0),
+                absolute: r
+                    .as_ref()
+                    .and_then(|r| r.absolute.as_ref())
+                    .map_or(d.absolute, |a| a.0 .0 as f64),
+            }
+        },
         name,
     })
 }

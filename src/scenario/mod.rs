@@ -62,6 +62,8 @@ pub struct Scenario {
     pub tolerance: Bytes,
     pub expect: Expect,
     pub metrics: Vec<Metric>,
+    /// Floors for baseline comparison.
+    pub regression: crate::baseline::compare::Floors,
 }
 
 impl Scenario {

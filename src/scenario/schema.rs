@@ -33,6 +33,54 @@ pub(crate) struct RawScenario {
     pub tolerance: Option<SizeValue>,
     pub expect: Option<Expect>,
     pub metrics: Option<Vec<Metric>>,
+    pub regression: Option<RawRegression>,
+}
+
+/// `regression: {relative: 10%, absolute: 1 MiB}`: how far a baseline figure may
+/// move before it counts as a change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRegression {
+    pub relative: Option<Percent>,
+    pub absolute: Option<SizeValue>,
+}
+
+/// `10%` (or a bare number of percent), as a fraction.
+#[derive(Debug)]
+pub(crate) struct Percent(pub f64);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Percent;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a percentage such as `10%`")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
+                if !(0.0..=1000.0).contains(&v) {
+                    return Err(E::custom(format!(
+                        "invalid percentage `{v}`: must be between 0% and 1000%"
+                    )));
+                }
+                Ok(Percent(v / 100.0))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Percent, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percent, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Percent, E> {
+                let n = v.trim().strip_suffix('%').unwrap_or(v).trim();
+                let f: f64 = n.parse().map_err(|_| {
+                    E::custom(format!("invalid percentage `{v}`: expected e.g. `10%`"))
+                })?;
+                self.visit_f64(f)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// What the scenario's check expects: no leak (`pass`), or a known leak (`leak`).

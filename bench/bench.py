@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""memreg benchmark: detection, false alarms, and time-to-verdict.
+
+    cargo build --release && python3 bench/bench.py [--reps 20] [--out bench/RESULTS.md]
+
+Part 1 runs every body below through `memreg run` REPS times with the default
+settings (2000 iterations, 200 warm-up, 5 processes) and counts verdicts: every leak
+must be found, no clean or cache-filling body may alarm. pytest-memray's
+`limit_leaks` judges the same bodies (same iterations, one process, as it runs) for
+comparison.
+
+Part 2 times a verdict on bodies of about 1, 20 and 200 us per iteration:
+memreg (one process at a time) against the same iterations in bare Python (the same
+number of fresh interpreters, setup + warm-up + iterations, nothing measured) and
+against pytest-memray `--memray` with `limit_leaks` on the same total iterations.
+
+Makes its own virtualenv (bench/.venv) with pytest and pytest-memray.
+Prints Markdown tables; --out writes them to a file too.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMREG = ROOT / "target" / "release" / "memreg"
+VENV = ROOT / "bench" / ".venv"
+ITERATIONS, WARMUP, PROCESSES = 2000, 200, 5
+
+NATIVE_SETUP = """
+import ctypes
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+"""
+
+# name -> (kind, setup, body). kind: "leak" must be found; "clean"/"cache" must not.
+BODIES = {
+    "py-8B": ("leak", "L = []", "L.append(None)"),
+    "py-64B": ("leak", "L = []", "L.append(bytes(23))"),  # 56 B object + 8 B slot
+    "py-512B": ("leak", "L = []", "L.append(bytes(471))"),  # 504 B object + 8 B slot
+    "native-8B": ("leak", NATIVE_SETUP, "libc.malloc(8)"),
+    "native-64B": ("leak", NATIVE_SETUP, "libc.malloc(64)"),
+    "native-512B": ("leak", NATIVE_SETUP, "libc.malloc(512)"),
+    "clean-pass": ("clean", "", "pass"),
+    "clean-json": (
+        "clean",
+        "import json\npayload = {'items': list(range(200)), 'name': 'x' * 50}",
+        "json.loads(json.dumps(payload))",
+    ),
+    "clean-objects": (
+        "clean",
+        "class Node:\n    def __init__(self, v):\n        self.v = v\n        self.peer = self",
+        "nodes = [Node(i) for i in range(20)]\ndel nodes",
+    ),
+    "clean-strings": ("clean", "", "s = ','.join(str(i) for i in range(50)).split(',')"),
+    "clean-native-churn": (
+        "clean",
+        NATIVE_SETUP + "libc.free.argtypes = [ctypes.c_void_p]",
+        "libc.free(libc.malloc(4096))",
+    ),
+    "cache-lru": (
+        "cache",
+        "import functools, itertools\nc = itertools.count()\n"
+        "@functools.lru_cache(maxsize=128)\ndef f(n):\n    return str(n) * 3",
+        "f(next(c))",
+    ),
+    "cache-re": (
+        "cache",
+        "import re, itertools\nc = itertools.count()",
+        "re.match(f'a{next(c) % 150}b', 'a1b')",
+    ),
+    "cache-logger": (
+        "cache",
+        "import logging, itertools\nc = itertools.count()",
+        "logging.getLogger(f'svc.{next(c) % 100}')",
+    ),
+    "cache-bounded-dict": (
+        "cache",
+        "import itertools\nc = itertools.count()\nd = {}",
+        "k = next(c)\nd[k] = str(k)\nif len(d) > 100:\n    del d[k - 100]",
+    ),
+    "cache-typing": (
+        "cache",
+        "import typing, itertools\nc = itertools.count()\n"
+        "types_ = [int, str, bytes, float, complex, bool, list, dict]",
+        "t = types_[next(c) % 8]\ntyping.List[t]; typing.Optional[t]; typing.Dict[str, t]",
+    ),
+}
+
+# Bodies timed in part 2 (about 1, 20 and 200 us per iteration on a 2020s x86 core).
+TIMED = {
+    "~1 us (list comp)": ("", "x = [i for i in range(10)]"),
+    "~20 us (json)": (
+        "import json\npayload = {'items': list(range(150)), 'name': 'memreg'}",
+        "json.loads(json.dumps(payload))",
+    ),
+    "~200 us (json)": (
+        "import json\npayload = {'items': list(range(1500)), 'name': 'memreg'}",
+        "json.loads(json.dumps(payload))",
+    ),
+}
+
+
+def yaml_block(text):
+    return "|\n" + textwrap.indent(text if text.strip() else "pass", "      ") + "\n"
+
+
+def write_scenarios(path, bodies, **extra):
+    lines = ["scenarios:"]
+    for name, (setup, body) in bodies.items():
+        lines.append(f"  - name: {name}")
+        lines.append(f"    setup: {yaml_block(setup)}".rstrip("\n"))
+        lines.append(f"    run: {yaml_block(body)}".rstrip("\n"))
+        for k, v in extra.items():
+            lines.append(f"    {k}: {v}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def ensure_venv():
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "pytest", "pytest-memray"], check=True)
+    return py
+
+
+def memreg_verdicts(scenario_file, junit):
+    subprocess.run(
+        [str(MEMREG), "run", str(scenario_file), "--junit", str(junit), "--color", "never"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        failure = case.find("failure")
+        error = case.find("error")
+        out[case.get("name")] = "error" if error is not None else ("leak" if failure is not None else "clean")
+    return out
+
+
+def pytest_files(workdir, bodies, iterations, limit):
+    """One test module per body: setup at module level (where real leaks keep their
+    state), the iterations inside the test. Returns {test id: body name}."""
+    names = {}
+    for i, (name, (setup, body)) in enumerate(bodies.items()):
+        src = ["import pytest", setup, ""]
+        src.append(f"@pytest.mark.limit_leaks({limit!r})")
+        src.append(f"def test_{i}():  # {name}")
+        src.append(f"    for _ in range({iterations}):")
+        src.append(textwrap.indent(body, "        "))
+        (workdir / f"test_body_{i}.py").write_text("\n".join(src) + "\n")
+        names[f"test_{i}"] = name
+    return names
+
+
+def memray_verdicts(py, names, workdir):
+    junit = workdir / "memray.xml"
+    subprocess.run(
+        [str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--memray", f"--junitxml={junit}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=workdir,
+    )
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        failed = case.find("failure") is not None or case.find("error") is not None
+        out[names[case.get("name")]] = "leak" if failed else "clean"
+    return out
+
+
+def detection(reps, py, workdir):
+    scen = workdir / "detect.yaml"
+    write_scenarios(scen, {n: (s, b) for n, (_, s, b) in BODIES.items()})
+    found = {n: 0 for n in BODIES}
+    errors = {n: 0 for n in BODIES}
+    t0 = time.perf_counter()
+    for r in range(reps):
+        for name, v in memreg_verdicts(scen, workdir / "j.xml").items():
+            found[name] += v == "leak"
+            errors[name] += v == "error"
+        print(f"  memreg repetition {r + 1}/{reps}", file=sys.stderr)
+    memreg_secs = time.perf_counter() - t0
+    detect_dir = workdir / "memray-detect"
+    detect_dir.mkdir()
+    names = pytest_files(detect_dir, {n: (s, b) for n, (_, s, b) in BODIES.items()}, WARMUP + ITERATIONS, "1 KB")
+    memray_reps = max(1, reps // 4)
+    mfound = {n: 0 for n in BODIES}
+    for r in range(memray_reps):
+        for name, v in memray_verdicts(py, names, detect_dir).items():
+            mfound[name] += v == "leak"
+        print(f"  pytest-memray repetition {r + 1}/{memray_reps}", file=sys.stderr)
+
+    rows = ["| body | kind | memreg: leak verdicts | pytest-memray limit_leaks(1 KB) |", "|---|---|---|---|"]
+    misses = alarms = 0
+    for name, (kind, _, _) in BODIES.items():
+        want_leak = kind == "leak"
+        ok = found[name] == reps if want_leak else found[name] == 0
+        misses += want_leak and found[name] < reps
+        alarms += (not want_leak) and found[name] > 0
+        err = f" ({errors[name]} errors)" if errors[name] else ""
+        rows.append(
+            f"| {name} | {kind} | {found[name]}/{reps}{err} {'ok' if ok else 'WRONG'} | {mfound[name]}/{memray_reps} |"
+        )
+    summary = (
+        f"memreg: {misses} leak bodies missed at least once, {alarms} clean/cache bodies alarmed at least once, "
+        f"over {reps} repetitions ({memreg_secs / reps:.1f} s per repetition of {len(BODIES)} scenarios)."
+    )
+    return "\n".join(rows), summary
+
+
+def bare_time(setup, body, workdir):
+    script = workdir / "bare.py"
+    script.write_text(f"{setup}\nfor _ in range({WARMUP + ITERATIONS}):\n{textwrap.indent(body, '    ')}\n")
+    t0 = time.perf_counter()
+    for _ in range(PROCESSES):
+        subprocess.run([sys.executable, str(script)], check=True)
+    return time.perf_counter() - t0
+
+
+def memreg_time(setup, body, workdir):
+    scen = workdir / "timed.yaml"
+    write_scenarios(scen, {"timed": (setup, body)})
+    t0 = time.perf_counter()
+    subprocess.run([str(MEMREG), "run", str(scen), "--jobs", "1"], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+MEMRAY_CAP = 600  # seconds; pytest-memray with limit_leaks traces every allocation
+
+
+def memray_time(py, setup, body, workdir):
+    timed_dir = workdir / "memray-timed"
+    timed_dir.mkdir(exist_ok=True)
+    pytest_files(timed_dir, {"timed": (setup, body)}, PROCESSES * (WARMUP + ITERATIONS), "1 MB")
+    t0 = time.perf_counter()
+    try:
+        subprocess.run(
+            [str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--memray"],
+            stdout=subprocess.DEVNULL,
+            cwd=timed_dir,
+            timeout=MEMRAY_CAP,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return time.perf_counter() - t0
+
+
+def timing(py, workdir, rounds=5):
+    rows = [
+        "| body | bare Python | memreg | memreg / bare | pytest-memray | pytest-memray / bare |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, (setup, body) in TIMED.items():
+        bare, mem = [], []
+        for _ in range(rounds):  # interleaved, so drifts in machine load hit both
+            bare.append(bare_time(setup, body, workdir))
+            mem.append(memreg_time(setup, body, workdir))
+        b, m = statistics.median(bare), statistics.median(mem)
+        r = memray_time(py, setup, body, workdir)  # once: it is slow
+        ray = f"{r:.2f} s | {r / b:.1f}x" if r is not None else f"> {MEMRAY_CAP} s | > {MEMRAY_CAP / b:.0f}x"
+        rows.append(f"| {label} | {b:.3f} s | {m:.3f} s | {m / b:.2f}x | {ray} |")
+        print(f"  timed {label}", file=sys.stderr)
+    return "\n".join(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--skip-timing", action="store_true")
+    args = ap.parse_args()
+    if not MEMREG.exists():
+        sys.exit(f"build first: cargo build --release ({MEMREG} missing)")
+    py = ensure_venv()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        print("detection and false alarms ...", file=sys.stderr)
+        table, summary = detection(args.reps, py, workdir)
+        parts = [
+            f"## Detection and false alarms ({args.reps} repetitions, defaults: "
+            f"{ITERATIONS} iterations, {WARMUP} warm-up, {PROCESSES} processes)\n",
+            table,
+            "",
+            summary,
+        ]
+        if not args.skip_timing:
+            print("time to verdict ...", file=sys.stderr)
+            parts += [
+                "",
+                f"## Time to verdict ({PROCESSES} processes x {WARMUP}+{ITERATIONS} iterations; bare and memreg "
+                "--jobs 1: median of 5 interleaved rounds; pytest-memray: the same total iterations in one "
+                "`limit_leaks` test, timed once)\n",
+                timing(py, workdir),
+            ]
+    text = "\n".join(parts) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(
+            f"# memreg benchmark results\n\nMade by `python3 bench/bench.py --out {args.out}` "
+            f"on {os.uname().machine}, Python {sys.version.split()[0]}.\n\n" + text
+        )
+
+
+if __name__ == "__main__":
+    main()
