@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 /// Set by the Ctrl-C handler; every running child is killed when it is seen.
 pub static CANCELLED: AtomicBool = AtomicBool::new(false);
 
+/// How often a running child's clock, memory and Ctrl-C are checked.
+const WATCH: Duration = Duration::from_millis(10);
+
 /// Time between SIGTERM and SIGKILL when a child must stop.
 const GRACE: Duration = Duration::from_millis(500);
 
@@ -136,11 +139,19 @@ pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
         let _ = tx.send(captured);
     });
 
+    // A waiter thread blocks until the child exits (leaving it a zombie), so exit is
+    // seen at once; this thread wakes every WATCH to check the clock, Ctrl-C and
+    // memory.
+    let (exit_tx, exit_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        wait_without_reaping(pid);
+        let _ = exit_tx.send(());
+    });
     let deadline = start + spec.timeout;
-    let mut poll = Duration::from_millis(1);
     let ending = loop {
-        if let Some(code) = exited_without_reaping(pid) {
-            break code;
+        match exit_rx.recv_timeout(WATCH) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break Ending::Exited(0),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         if CANCELLED.load(Ordering::SeqCst) {
             stop_group(pid);
@@ -158,8 +169,6 @@ pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
                 }
             }
         }
-        std::thread::sleep(poll);
-        poll = (poll * 2).min(Duration::from_millis(10));
     };
     // Whatever the scenario started and left running goes with it.
     kill_group(pid, libc::SIGKILL);
@@ -208,6 +217,25 @@ fn exited_without_reaping(pid: libc::pid_t) -> Option<Ending> {
         }
     }
     None
+}
+
+/// Blocks until the child has exited, leaving it waitable (WNOWAIT).
+fn wait_without_reaping(pid: libc::pid_t) {
+    loop {
+        // SAFETY: as in exited_without_reaping, without WNOHANG.
+        let r = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
 }
 
 /// SIGTERM to the group, a grace period, then SIGKILL.

@@ -358,14 +358,19 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
         .zip(&prepared.scenarios)
         .zip(&stored)
     {
-        if let (true, Some(env)) = (o.faults.is_empty(), o.environment()) {
+        if let (true, Some(py)) = (o.faults.is_empty(), o.python.clone()) {
+            let env = py.environment_key();
             o.baseline = Some(baseline::evaluate(
                 s,
                 file.as_ref(),
                 &env,
                 &o.figures,
+                &py.build,
                 args.strict,
             ));
+            if let Some(BaselineResult::Compared { note: Some(n), .. }) = &o.baseline {
+                o.notes.push(n.clone());
+            }
         }
     }
     let mut out = std::io::stdout().lock();
@@ -428,7 +433,8 @@ fn update(args: &UpdateArgs) -> Result<i32, Failure> {
         };
         let env = python.environment_key();
         let entry = Entry::new(python, s.iterations, s.warmup, &o.figures);
-        let result = baseline::evaluate(s, existing.as_ref(), &env, &o.figures, false);
+        let result =
+            baseline::evaluate(s, existing.as_ref(), &env, &o.figures, &python.build, false);
         let changed: Vec<&FigureComparison> =
             result.with(|c| matches!(c, Change::Regressed | Change::Improved));
         let write = match &result {

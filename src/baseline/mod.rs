@@ -320,6 +320,8 @@ pub enum BaselineResult {
     Compared {
         environment: String,
         figures: Vec<compare::FigureComparison>,
+        /// Set when the baseline was recorded with another Python build.
+        note: Option<String>,
     },
 }
 
@@ -381,6 +383,7 @@ pub fn evaluate(
     file: Option<&BaselineFile>,
     environment: &str,
     per_process: &[BTreeMap<Figure, i64>],
+    python_build: &str,
     strict: bool,
 ) -> BaselineResult {
     let environment = environment.to_owned();
@@ -419,9 +422,16 @@ pub fn evaluate(
             scenario.iterations,
         ));
     }
+    let note = (entry.python_build != python_build).then(|| {
+        format!(
+            "baseline recorded with Python {}, now {}",
+            entry.python_build, python_build
+        )
+    });
     BaselineResult::Compared {
         environment,
         figures,
+        note,
     }
 }
 

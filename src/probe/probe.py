@@ -16,8 +16,10 @@ import json
 import os
 import sys
 import time
-import traceback
 from itertools import repeat
+
+# Imports are kept to what every run needs: an interpreter start is part of every
+# process's cost (traceback is imported only when there is an error to format).
 
 FORMAT = 1
 MAX_SAMPLES = 256  # keeps every sample index a cached small int
@@ -39,6 +41,8 @@ def compile_part(part):
 
 def user_traceback(exc):
     """The traceback without the probe's own frames (they are all '<string>')."""
+    import traceback
+
     te = traceback.TracebackException.from_exception(exc)
     te.stack = traceback.StackSummary.from_list(
         [f for f in te.stack if f.filename != "<string>"]
@@ -238,16 +242,18 @@ def check(config):
 
 
 def python_info():
-    import platform
-
+    # Not the platform module: platform.libc_ver() reads the interpreter binary.
     impl = sys.implementation
-    libc = " ".join(x for x in platform.libc_ver() if x)
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        libc = ""
     return {
         "implementation": impl.name,
         "version": "%d.%d.%d" % sys.version_info[:3],
         "executable": sys.executable,
         "platform": sys.platform,
-        "machine": platform.machine(),
+        "machine": os.uname().machine,
         "build": sys.version.replace("\n", " "),
         "allocator": ", ".join(
             x for x in (os.environ.get("PYTHONMALLOC") or "pymalloc", libc) if x

@@ -140,6 +140,7 @@ fn baseline_cases(o: &Outcome) -> Vec<TestCase> {
         Some(BaselineResult::Compared {
             environment,
             figures,
+            ..
         }) => {
             for f in figures {
                 let status = match &f.status {

@@ -206,6 +206,7 @@ fn ctrl_c_stops_everything_promptly_and_kills_all_children() {
     );
     let mut child = s
         .command(&["run", "hang.yaml", "--jobs", "2"])
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Wait until both processes have started their grandchildren.

@@ -207,7 +207,9 @@ fn few_processes_make_growth_inconclusive_not_failing() {
 #[test]
 fn example_scenarios_pass() {
     let s = Scratch::new();
+    // Compared against the repository's committed baselines, as CI does.
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
-    let r = s.memreg(&["run", examples, "--jobs", "2"]);
+    let baselines = concat!(env!("CARGO_MANIFEST_DIR"), "/baselines");
+    let r = s.memreg(&["run", examples, "--jobs", "2", "--baselines", baselines]);
     assert_eq!(r.code, 0, "{}", r.all());
 }
