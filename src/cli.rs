@@ -5,13 +5,14 @@ use crate::baseline::compare::{Change, FigureComparison};
 use crate::baseline::{self, BaselineError, BaselineFile, BaselineResult, BaselineStore, Entry};
 use crate::child::CANCELLED;
 use crate::figures::Figure;
+use crate::fsio::write_atomic;
 use crate::probe::{self, CompileError, ProbeError, PythonInfo};
-use crate::report::{console, junit, Outcome, RunReport};
+use crate::report::{self, console, junit, Outcome, RunReport};
 use crate::runner::{self, Progress};
 use crate::scenario::{self, LoadError, Scenario};
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -84,6 +85,18 @@ struct RunArgs {
     /// Fail scenarios that have no baseline for this environment
     #[arg(long)]
     strict: bool,
+    /// Do not explain failures (skips the tracemalloc attribution run)
+    #[arg(long)]
+    no_attribution: bool,
+    /// Write a Markdown summary to PATH (for $GITHUB_STEP_SUMMARY; under 1 MiB)
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<PathBuf>,
+    /// Write the full report as JSON to PATH
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report with growth charts to PATH
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -373,30 +386,89 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
             }
         }
     }
+    if !args.no_attribution && !report.interrupted {
+        explain(&mut report, &prepared);
+    }
     let mut out = std::io::stdout().lock();
-    if let Err(e) = console::write_report(
-        &mut out,
-        &report,
-        console::Style {
-            color: color(args.sel.color),
-        },
-    ) {
+    // Under GitHub Actions nothing a scenario prints (tracebacks, output) may be read
+    // as a workflow command: the report goes between stop-commands markers.
+    let github = report::github::enabled();
+    let token = report::github::stop_token();
+    if github {
+        let _ = writeln!(out, "::stop-commands::{token}");
+    }
+    let style = console::Style {
+        color: color(args.sel.color),
+    };
+    if let Err(e) = console::write_report(&mut out, &report, style) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Failure::Message(format!("cannot write to stdout: {e}")));
         }
     }
-    if let Some(path) = &args.junit {
-        let mut buf = Vec::new();
-        junit::write(&mut buf, &report)
-            .map_err(|e| Failure::Message(format!("cannot render JUnit: {e}")))?;
-        write_atomic(path, &buf).map_err(Failure::Message)?;
-        let _ = writeln!(out, "JUnit report: {}", path.display());
+    if github {
+        let _ = writeln!(out, "::{token}::");
+        let run_lines: Vec<Option<usize>> = prepared
+            .scenarios
+            .iter()
+            .map(|s| s.run.first_line)
+            .collect();
+        let root = std::env::current_dir().unwrap_or_default();
+        let _ = report::github::write_annotations(&mut out, &report, &run_lines, &root);
+    }
+    type Writer = fn(&mut dyn Write, &RunReport) -> std::io::Result<()>;
+    let outputs: [(&Option<PathBuf>, &str, Writer); 4] = [
+        (&args.junit, "JUnit report", junit::write),
+        (&args.markdown, "Markdown summary", report::markdown::write),
+        (&args.json, "JSON report", report::json::write),
+        (&args.html, "HTML report", report::html::write),
+    ];
+    for (path, what, writer) in outputs {
+        if let Some(path) = path {
+            let mut buf = Vec::new();
+            writer(&mut buf, &report)
+                .map_err(|e| Failure::Message(format!("cannot render the {what}: {e}")))?;
+            write_atomic(path, &buf).map_err(Failure::Message)?;
+            let _ = writeln!(out, "{what}: {}", path.display());
+        }
     }
     Ok(if report.interrupted {
         130
     } else {
         report.exit_code()
     })
+}
+
+/// Runs an attribution process for every failing scenario, so failures say where.
+fn explain(report: &mut RunReport, prepared: &Prepared) {
+    let todo: Vec<usize> = (0..report.outcomes.len())
+        .filter(|&i| report.outcomes[i].wants_attribution())
+        .collect();
+    for (n, &i) in todo.iter().enumerate() {
+        if CANCELLED.load(Ordering::SeqCst) {
+            return;
+        }
+        if std::io::stderr().is_terminal() {
+            eprint!(
+                "\r\u{1b}[Kexplaining [{}/{}] {}",
+                n + 1,
+                todo.len(),
+                prepared.scenarios[i].name
+            );
+        }
+        let result = match probe::attribute(
+            &prepared.scenarios[i],
+            &prepared.pythons[i],
+            prepared.workdir.path(),
+        ) {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(fault)) => Err(fault.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        report.outcomes[i].attribution = Some(result);
+    }
+    if !todo.is_empty() && std::io::stderr().is_terminal() {
+        eprint!("\r\u{1b}[K");
+    }
 }
 
 fn update(args: &UpdateArgs) -> Result<i32, Failure> {
@@ -617,24 +689,6 @@ fn prune(args: &PruneArgs) -> Result<i32, Failure> {
         let _ = writeln!(out, "{} removed", stale.len());
     }
     Ok(0)
-}
-
-/// Writes via a temporary file in the same directory and a rename, so a reader
-/// never sees half a file and an interrupted write leaves the old one intact.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("{}: cannot create directory: {e}", dir.display()))?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
-    Ok(())
 }
 
 struct TerminalProgress {

@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod child;
 pub mod cli;
 pub mod figures;
+pub mod fsio;
 pub mod probe;
 pub mod report;
 pub mod runner;

@@ -42,8 +42,10 @@ impl Default for Floors {
 }
 
 impl Floors {
-    /// The smallest change of `figure` (in its stored unit) that counts.
-    pub fn floor(&self, figure: Figure, old_median: f64, iterations: u64) -> f64 {
+    /// The smallest change of `figure` (in its stored unit) that counts. The relative
+    /// part is taken of the smaller median, so the rule is symmetric: swapping old
+    /// and new swaps regressed and improved.
+    pub fn floor(&self, figure: Figure, old_median: f64, new_median: f64, iterations: u64) -> f64 {
         let mut abs = self.absolute;
         if figure.is_blocks() {
             abs /= crate::verdict::MIN_BLOCK_BYTES;
@@ -51,7 +53,7 @@ impl Floors {
         if figure.is_growth() {
             abs = abs / iterations.max(1) as f64 * 1000.0;
         }
-        abs.max(self.relative * old_median.abs())
+        abs.max(self.relative * old_median.abs().min(new_median.abs()))
     }
 }
 
@@ -137,7 +139,7 @@ pub fn compare(
     let of = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let (oldf, newf) = (of(old), of(new));
     let (old_median, new_median) = (median(&oldf), median(&newf));
-    let floor = floors.floor(figure, old_median, iterations);
+    let floor = floors.floor(figure, old_median, new_median, iterations);
     let mut out = FigureComparison {
         figure,
         kind: Kind::Exact,
@@ -305,8 +307,71 @@ mod tests {
             relative: 0.0,
             absolute: 1600.0,
         };
-        assert_eq!(f.floor(Figure::HeldNative, 0.0, 2000), 1600.0);
-        assert_eq!(f.floor(Figure::HeldBlocks, 0.0, 2000), 100.0);
-        assert_eq!(f.floor(Figure::GrowthNative, 0.0, 2000), 800.0);
+        assert_eq!(f.floor(Figure::HeldNative, 0.0, 0.0, 2000), 1600.0);
+        assert_eq!(f.floor(Figure::HeldBlocks, 0.0, 0.0, 2000), 100.0);
+        assert_eq!(f.floor(Figure::GrowthNative, 0.0, 0.0, 2000), 800.0);
+        let r = Floors {
+            relative: 0.1,
+            absolute: 0.0,
+        };
+        assert_eq!(r.floor(Figure::HeldNative, 1000.0, 2000.0, 2000), 100.0);
+        assert_eq!(r.floor(Figure::HeldNative, 2000.0, 1000.0, 2000), 100.0);
+    }
+
+    /// Deterministic pseudo-random samples (xorshift), so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn sample(&mut self, n: usize, base: i64, spread: i64) -> Vec<i64> {
+            (0..n)
+                .map(|_| base + (self.next() % (spread as u64 + 1)) as i64)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn properties_hold_on_random_samples() {
+        let mut rng = Rng(0x9e3779b97f4a7c15);
+        for case in 0..2000 {
+            let n = 3 + (rng.next() % 8) as usize;
+            let m = 3 + (rng.next() % 8) as usize;
+            let base = 1_000 + (rng.next() % 10_000_000) as i64;
+            let spread = (rng.next() % 3) as i64 * (rng.next() % 200_000) as i64;
+            let a = rng.sample(n, base, spread);
+            let shift = (rng.next() % 3) as i64 * base / 2;
+            let b = rng.sample(m, base + shift, spread);
+            let f = Floors {
+                relative: 0.10,
+                absolute: 1024.0,
+            };
+            // Identical samples never regress (nor improve).
+            let same = compare(Figure::PeakRss, &a, &a, &f, 2000);
+            assert_eq!(same.status, Change::Unchanged, "case {case}: {a:?}");
+            // Swapping sides swaps regressed and improved.
+            let ab = compare(Figure::PeakRss, &a, &b, &f, 2000).status;
+            let ba = compare(Figure::PeakRss, &b, &a, &f, 2000).status;
+            match (&ab, &ba) {
+                (Change::Regressed, other) => assert_eq!(other, &Change::Improved, "case {case}"),
+                (Change::Improved, other) => assert_eq!(other, &Change::Regressed, "case {case}"),
+                _ => {}
+            }
+            // Scaling both sides (relative floor only) keeps the verdict.
+            let rel = Floors {
+                relative: 0.10,
+                absolute: 0.0,
+            };
+            let a3: Vec<i64> = a.iter().map(|v| v * 3).collect();
+            let b3: Vec<i64> = b.iter().map(|v| v * 3).collect();
+            assert_eq!(
+                compare(Figure::PeakRss, &a, &b, &rel, 2000).status,
+                compare(Figure::PeakRss, &a3, &b3, &rel, 2000).status,
+                "case {case}"
+            );
+        }
     }
 }

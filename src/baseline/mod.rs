@@ -231,7 +231,7 @@ impl BaselineStore {
 
     pub fn save(&self, file: &BaselineFile) -> Result<PathBuf, BaselineError> {
         let path = self.path_for(&file.scenario)?;
-        crate::cli::write_atomic(&path, render(file).as_bytes()).map_err(|message| {
+        crate::fsio::write_atomic(&path, render(file).as_bytes()).map_err(|message| {
             BaselineError::Write {
                 path: path.clone(),
                 message,

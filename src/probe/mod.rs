@@ -144,6 +144,47 @@ pub struct ScenarioException {
     pub traceback: String,
 }
 
+/// One allocation site that kept memory over the attribution iterations.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Site {
+    pub file: String,
+    pub line: u64,
+    /// Whether `file` is the user's code (not the standard library).
+    pub user_code: bool,
+    pub bytes_per_iteration: f64,
+    pub blocks_per_iteration: f64,
+    /// Oldest call first, memreg's and the import machinery's frames left out.
+    pub traceback: Vec<Frame>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Frame {
+    pub file: String,
+    pub line: u64,
+    pub source: String,
+}
+
+/// A gc-tracked type whose live count grew.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TypeGrowth {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub per_iteration: f64,
+    pub before: u64,
+    pub after: u64,
+}
+
+/// Where retained memory comes from: tracemalloc sites and growing object types.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Attribution {
+    pub iterations: u64,
+    pub frames: u64,
+    /// Net bytes per iteration that tracemalloc saw retained, all sites together.
+    pub traced_bytes_per_iteration: f64,
+    pub sites: Vec<Site>,
+    pub types: Vec<TypeGrowth>,
+}
+
 /// What one probe process reports.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Record {
@@ -161,6 +202,7 @@ pub struct Record {
     pub tracemalloc_peak: Option<u64>,
     #[serde(default)]
     pub start: StartCounters,
+    pub attribution: Option<Attribution>,
     pub error: Option<ScenarioException>,
 }
 
@@ -349,6 +391,96 @@ pub fn measure(
         output_bytes: finished.output.total(),
         elapsed: finished.elapsed,
     })
+}
+
+#[derive(Serialize)]
+struct AttributeConfig<'a> {
+    setup: Option<Part<'a>>,
+    run: Part<'a>,
+    warmup: u64,
+    iterations: u64,
+    frames: u64,
+    top: u64,
+    pythonpath: Vec<String>,
+}
+
+/// Most iterations an attribution process runs: tracemalloc slows allocation-heavy
+/// code 10x or more, and a leak of a few bytes per iteration shows in far fewer.
+pub const ATTRIBUTION_ITERATIONS: u64 = 1000;
+
+/// Runs one attribution process (tracemalloc and gc type counts) for `scenario`.
+pub fn attribute(
+    scenario: &Scenario,
+    python: &Path,
+    workdir: &Path,
+) -> Result<Result<Attribution, Fault>, ProbeError> {
+    let config = AttributeConfig {
+        setup: scenario
+            .setup
+            .as_ref()
+            .map(|c| Part::new(scenario, "setup", c)),
+        run: Part::new(scenario, "run", &scenario.run),
+        warmup: scenario.warmup,
+        iterations: scenario.iterations.min(ATTRIBUTION_ITERATIONS),
+        frames: scenario.attribution.frames,
+        top: scenario.attribution.top,
+        pythonpath: scenario
+            .pythonpath
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("attr")
+        .tempdir_in(workdir)
+        .map_err(ProbeError::Temp)?;
+    let config_path = dir.path().join("config.json");
+    let record_path = dir.path().join("record.json");
+    std::fs::write(
+        &config_path,
+        serde_json::to_vec(&config).expect("serialises"),
+    )
+    .map_err(ProbeError::Temp)?;
+    let mut env: Vec<(String, String)> = scenario
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+    let spec = child::Spec {
+        program: python.to_owned(),
+        args: probe_args("attribute", &config_path, &record_path),
+        env,
+        // Tracing slows the body: allow several times the scenario's own timeout.
+        timeout: scenario.timeout * 4,
+        memory_limit: Some(scenario.memory_limit.0),
+        output_cap: OUTPUT_CAP,
+    };
+    let finished = child::run(&spec).map_err(|e| spawn_error(python, e))?;
+    let limit = scenario.memory_limit.0;
+    let outcome = match finished.ending {
+        Ending::TimedOut => Err(Fault::TimedOut {
+            after: spec.timeout,
+        }),
+        Ending::MemoryLimit { rss } => Err(Fault::MemoryLimit {
+            rss: Some(rss),
+            limit,
+        }),
+        Ending::Cancelled => Err(Fault::Cancelled),
+        Ending::Signalled(signal) => Err(Fault::Crashed { signal }),
+        Ending::Exited(code) => match std::fs::read_to_string(&record_path) {
+            Err(_) => Err(Fault::ExitedWithoutRecord { code }),
+            Ok(text) => match serde_json::from_str::<Record>(&text) {
+                Err(e) => Err(Fault::BadRecord(e.to_string())),
+                Ok(r) => match (r.error, r.attribution) {
+                    (Some(e), _) => Err(Fault::Exception(e)),
+                    (None, Some(a)) => Ok(a),
+                    (None, None) => Err(Fault::BadRecord("no attribution in the record".into())),
+                },
+            },
+        },
+    };
+    Ok(outcome)
 }
 
 fn interpret(

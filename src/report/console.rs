@@ -309,6 +309,80 @@ fn baseline_cell(b: Option<&BaselineResult>) -> String {
 pub fn detail_lines(o: &Outcome) -> Vec<String> {
     let mut lines = baseline_lines(o);
     lines.extend(leak_detail_lines(o));
+    lines.extend(attribution_lines(o));
+    lines
+}
+
+/// Where the memory comes from: allocation sites with a short traceback, growing
+/// object types, and native growth no Python site accounts for.
+pub fn attribution_lines(o: &Outcome) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &o.attribution {
+        None => return lines,
+        Some(Err(e)) => {
+            lines.push(format!("  where: attribution failed: {e}"));
+            return lines;
+        }
+        Some(Ok(a)) => {
+            lines.push(format!(
+                "  where (tracemalloc over {} iterations, {} frames):",
+                a.iterations, a.frames
+            ));
+            if a.sites.is_empty() {
+                lines.push("    no Python allocation site kept memory".into());
+            }
+            for site in &a.sites {
+                lines.push(format!(
+                    "    {}:{}  +{}/it, {:+.2} blocks/it",
+                    site.file,
+                    site.line,
+                    format_bytes(site.bytes_per_iteration),
+                    site.blocks_per_iteration
+                ));
+                lines.extend(
+                    short_traceback(site)
+                        .into_iter()
+                        .map(|l| format!("      {l}")),
+                );
+            }
+            if !a.types.is_empty() {
+                let types: Vec<String> = a
+                    .types
+                    .iter()
+                    .map(|t| format!("{} {:+.2}/it", t.type_name, t.per_iteration))
+                    .collect();
+                lines.push(format!("  growing types (gc): {}", types.join(", ")));
+            }
+        }
+    }
+    if let Some((native, traced)) = o.unaccounted_native() {
+        lines.push(format!(
+            "  native: the native heap grows {}/it but Python allocations account for {}/it: memory allocated outside Python (a C extension, ctypes, a library's malloc)",
+            format_bytes(native),
+            format_bytes(traced)
+        ));
+    }
+    lines
+}
+
+/// The site's source line, where it allocated when that is deeper (a library), and
+/// at most two callers.
+pub fn short_traceback(site: &crate::probe::Site) -> Vec<String> {
+    let tb = &site.traceback;
+    let at = tb
+        .iter()
+        .rposition(|f| f.file == site.file && f.line == site.line);
+    let mut lines = Vec::new();
+    let Some(at) = at else { return lines };
+    if !tb[at].source.is_empty() {
+        lines.push(tb[at].source.clone());
+    }
+    if let Some(inner) = tb.last().filter(|_| at + 1 < tb.len()) {
+        lines.push(format!("allocated in {}:{}", inner.file, inner.line));
+    }
+    for f in tb[..at].iter().rev().take(2) {
+        lines.push(format!("called from {}:{}  {}", f.file, f.line, f.source));
+    }
     lines
 }
 
@@ -338,7 +412,7 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
         lines.push(s.clone());
     }
     for c in &o.analysis.counters {
-        if c.leak && o.analysis.summary.as_deref() != Some(leak_line(c).as_str()) {
+        if c.gating && c.leak && o.analysis.summary.as_deref() != Some(leak_line(c).as_str()) {
             lines.push(leak_line(c));
         }
     }

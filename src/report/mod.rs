@@ -2,7 +2,11 @@
 //! module per format, each writing to a `Write` it is given.
 
 pub mod console;
+pub mod github;
+pub mod html;
+pub mod json;
 pub mod junit;
+pub mod markdown;
 
 use crate::probe::{Fault, ProcessResult, PythonInfo};
 use crate::scenario::{Expect, Scenario};
@@ -58,6 +62,35 @@ pub struct Outcome {
     pub figures: Vec<std::collections::BTreeMap<crate::figures::Figure, i64>>,
     /// The comparison with the stored baseline, when the scenario ran cleanly.
     pub baseline: Option<crate::baseline::BaselineResult>,
+    /// Where the memory of a failing scenario comes from (or why that is unknown).
+    pub attribution: Option<Result<crate::probe::Attribution, String>>,
+    /// Every process: its samples or its fault.
+    pub process_details: Vec<ProcessDetail>,
+}
+
+/// One process as reports show it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProcessDetail {
+    pub index: u32,
+    pub elapsed_s: f64,
+    pub output_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultDetail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<crate::probe::Timing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss: Option<u64>,
+    /// Counter name -> value at each sample (see `sample_iterations`).
+    pub series: std::collections::BTreeMap<String, Vec<i64>>,
+    pub figures: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FaultDetail {
+    pub kind: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
 }
 
 impl Outcome {
@@ -134,6 +167,36 @@ impl Outcome {
                 .map(|r| crate::figures::of_record(r, scenario.iterations))
                 .collect(),
             baseline: None,
+            attribution: None,
+            process_details: results
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let rec = r.outcome.as_ref().ok();
+                    ProcessDetail {
+                        index: i as u32,
+                        elapsed_s: r.elapsed.as_secs_f64(),
+                        output_bytes: r.output_bytes,
+                        fault: r.outcome.as_ref().err().map(|f| FaultDetail {
+                            kind: f.kind(),
+                            message: f.to_string(),
+                            traceback: match f {
+                                Fault::Exception(e) => Some(e.traceback.clone()),
+                                _ => None,
+                            },
+                        }),
+                        timing: rec.map(|r| r.timing.clone()),
+                        peak_rss: rec.and_then(|r| r.peak_rss),
+                        series: rec.map(|r| r.series.clone()).unwrap_or_default(),
+                        figures: rec
+                            .map(|r| crate::figures::of_record(r, scenario.iterations))
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, v)| (k.key().to_owned(), v))
+                            .collect(),
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -150,6 +213,31 @@ impl Outcome {
     /// The environment key (OS, architecture, Python), when a process reported it.
     pub fn environment(&self) -> Option<String> {
         self.python.as_ref().map(|p| p.environment_key())
+    }
+
+    /// Whether a failure should be explained by an attribution run: a leak that was
+    /// not expected, or a regressed baseline figure.
+    pub fn wants_attribution(&self) -> bool {
+        self.faults.is_empty()
+            && self.status() == Check::Failed
+            && self.analysis.verdict != crate::verdict::Verdict::Clean
+            || self.baseline.as_ref().is_some_and(|b| {
+                !b.with(|c| c == &crate::baseline::compare::Change::Regressed)
+                    .is_empty()
+            })
+    }
+
+    /// Growth per iteration of the native heap that no Python allocation site
+    /// accounts for, with the traced amount, when that is most of it.
+    pub fn unaccounted_native(&self) -> Option<(f64, f64)> {
+        let a = self.attribution.as_ref()?.as_ref().ok()?;
+        let native = self
+            .analysis
+            .counters
+            .iter()
+            .find(|c| c.metric == crate::scenario::Metric::Native && c.leak)?;
+        let traced = a.traced_bytes_per_iteration.max(0.0);
+        (native.median > 0.0 && traced < 0.5 * native.median).then_some((native.median, traced))
     }
 
     /// The traceback (or equivalent) of the first fault, when there is one.

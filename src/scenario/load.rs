@@ -273,6 +273,20 @@ fn build(
                     .map_or(d.absolute, |a| a.0 .0 as f64),
             }
         },
+        attribution: {
+            let d = super::AttributionSettings::default();
+            let a = raw.attribution;
+            super::AttributionSettings {
+                frames: a
+                    .as_ref()
+                    .and_then(|a| a.frames.as_ref())
+                    .map_or(d.frames, |v| v.0.min(100)),
+                top: a
+                    .as_ref()
+                    .and_then(|a| a.top.as_ref())
+                    .map_or(d.top, |v| v.0.min(100)),
+            }
+        },
         name,
     })
 }

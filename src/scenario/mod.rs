@@ -64,6 +64,20 @@ pub struct Scenario {
     pub metrics: Vec<Metric>,
     /// Floors for baseline comparison.
     pub regression: crate::baseline::compare::Floors,
+    /// Traceback depth and number of sites/types shown when explaining a failure.
+    pub attribution: AttributionSettings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttributionSettings {
+    pub frames: u64,
+    pub top: u64,
+}
+
+impl Default for AttributionSettings {
+    fn default() -> Self {
+        AttributionSettings { frames: 10, top: 5 }
+    }
 }
 
 impl Scenario {

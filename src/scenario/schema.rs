@@ -34,6 +34,15 @@ pub(crate) struct RawScenario {
     pub expect: Option<Expect>,
     pub metrics: Option<Vec<Metric>>,
     pub regression: Option<RawRegression>,
+    pub attribution: Option<RawAttribution>,
+}
+
+/// `attribution: {frames: 10, top: 5}`: how leaks are explained.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAttribution {
+    pub frames: Option<AtLeast<1>>,
+    pub top: Option<AtLeast<1>>,
 }
 
 /// `regression: {relative: 10%, absolute: 1 MiB}`: how far a baseline figure may

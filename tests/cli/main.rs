@@ -1,8 +1,10 @@
 //! End-to-end tests: the real binary, real Python, real files. One test binary.
 
+mod attribution;
 mod baseline;
 mod faults;
 mod junit;
+mod reports;
 mod run;
 mod schema;
 mod support;

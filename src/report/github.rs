@@ -1,0 +1,123 @@
+//! GitHub Actions workflow commands (when `GITHUB_ACTIONS=true`): an `::error` per
+//! failing scenario at the leaking source line when that file is in the repository,
+//! else at the scenario file; at most ten, the rest pointed to the step summary.
+//!
+//! Values are escaped as the runner expects (`%`, CR, LF; in properties also `:` and
+//! `,`), and scenario output is printed between `::stop-commands::` markers with a
+//! random token so a scenario cannot inject workflow commands.
+
+use super::{Outcome, RunReport};
+use crate::verdict::Check;
+use std::io::Write;
+use std::path::Path;
+
+pub const MAX_ANNOTATIONS: usize = 10;
+
+pub fn enabled() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Escapes a command's message.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a command's property value.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Where to annotate: the first attributed site in a repository file (relative to
+/// `root`), else the scenario file at its `run:` line.
+fn location(o: &Outcome, root: &Path, run_line: Option<usize>) -> (String, Option<u64>) {
+    if let Some(Ok(a)) = &o.attribution {
+        for site in a.sites.iter().filter(|s| s.user_code) {
+            let p = Path::new(&site.file);
+            let abs = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                root.join(p)
+            };
+            if let (Ok(abs), Ok(root)) = (abs.canonicalize(), root.canonicalize()) {
+                if let Ok(rel) = abs.strip_prefix(&root) {
+                    return (rel.display().to_string(), Some(site.line));
+                }
+            }
+        }
+    }
+    (o.file.display().to_string(), run_line.map(|l| l as u64))
+}
+
+pub fn write_annotations(
+    w: &mut dyn Write,
+    run: &RunReport,
+    run_lines: &[Option<usize>],
+    root: &Path,
+) -> std::io::Result<()> {
+    let failing: Vec<(usize, &Outcome)> = run
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o.status(), Check::Failed | Check::Errored))
+        .collect();
+    for (i, o) in failing.iter().take(MAX_ANNOTATIONS) {
+        let (file, line) = location(o, root, run_lines.get(*i).copied().flatten());
+        let mut props = format!("file={}", escape_property(&file));
+        if let Some(l) = line {
+            props.push_str(&format!(",line={l}"));
+        }
+        props.push_str(&format!(
+            ",title={}",
+            escape_property(&format!("memreg: {}", o.name))
+        ));
+        let message = super::console::detail_lines(o).join("\n");
+        writeln!(
+            w,
+            "::error {props}::{}",
+            escape_data(&super::printable(&message))
+        )?;
+    }
+    if failing.len() > MAX_ANNOTATIONS {
+        writeln!(
+            w,
+            "::notice title=memreg::{}",
+            escape_data(&format!(
+                "{} more failing scenarios are not annotated; see the step summary or the JUnit report",
+                failing.len() - MAX_ANNOTATIONS
+            ))
+        )?;
+    }
+    Ok(())
+}
+
+/// A token no scenario can guess, for `::stop-commands::`.
+pub fn stop_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("memreg-{:016x}", h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_follows_the_runner_rules() {
+        assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert_eq!(
+            escape_data("::error::injected"),
+            "::error::injected",
+            "data is one line after escaping"
+        );
+        assert_ne!(stop_token(), "");
+    }
+}

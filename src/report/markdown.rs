@@ -1,0 +1,215 @@
+//! `--markdown PATH`: a summary for `$GITHUB_STEP_SUMMARY` (or a pull request): one
+//! table of all scenarios, details only for what did not pass, under 1 MiB whatever
+//! the suite size (GitHub refuses larger step summaries).
+
+use super::console::detail_lines;
+use super::{Outcome, RunReport};
+use crate::units::format_duration;
+use crate::verdict::{format_growth, Check};
+use std::io::Write;
+
+/// GitHub's step-summary limit is 1 MiB; stay well under it.
+pub const BUDGET: usize = 900 * 1024;
+const DETAIL_CAP: usize = 8 * 1024;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn icon(c: Check) -> &'static str {
+    match c {
+        Check::Passed => "✅",
+        Check::Failed => "❌",
+        Check::Errored => "💥",
+        Check::Inconclusive => "❔",
+    }
+}
+
+fn growth(o: &Outcome, key: &str) -> String {
+    o.analysis
+        .counters
+        .iter()
+        .find(|c| c.metric.key() == key)
+        .map_or("-".into(), |c| format_growth(c.metric, c.median))
+}
+
+fn baseline(o: &Outcome) -> String {
+    use crate::baseline::compare::Change;
+    use crate::baseline::BaselineResult;
+    match &o.baseline {
+        None => "-".into(),
+        Some(BaselineResult::Missing { .. }) => "none".into(),
+        Some(BaselineResult::SettingsDiffer { .. }) => "not comparable".into(),
+        Some(b) => {
+            let reg = b.with(|c| c == &Change::Regressed);
+            let imp = b.with(|c| c == &Change::Improved);
+            if let Some(f) = reg.first() {
+                format!(
+                    "regressed {} {:+.1}%",
+                    f.figure.key(),
+                    f.change_percent().unwrap_or(0.0)
+                )
+            } else if let Some(f) = imp.first() {
+                format!(
+                    "improved {} {:+.1}%",
+                    f.figure.key(),
+                    f.change_percent().unwrap_or(0.0)
+                )
+            } else {
+                "ok".into()
+            }
+        }
+    }
+}
+
+pub fn render(run: &RunReport) -> String {
+    let c = run.counts();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "## memreg: {} scenarios: {} passed, {} failed, {} errored, {} inconclusive ({})\n\n",
+        run.outcomes.len(),
+        c.passed,
+        c.failed,
+        c.errored,
+        c.inconclusive,
+        format_duration(run.elapsed)
+    ));
+    out.push_str("| | scenario | blocks/it | native/it | peak RSS | baseline | result |\n|---|---|---|---|---|---|---|\n");
+    let mut left_out = 0;
+    for o in &run.outcomes {
+        let status = o.status();
+        let row = format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            icon(status),
+            cell(&o.name),
+            growth(o, "blocks"),
+            growth(o, "native"),
+            o.peak_rss
+                .map_or("-".into(), |p| crate::units::format_bytes(p.median)),
+            cell(&baseline(o)),
+            cell(
+                o.analysis
+                    .summary
+                    .as_deref()
+                    .filter(|_| status != Check::Passed)
+                    .unwrap_or("ok")
+            ),
+        );
+        // Keep room for the failures' details below the table.
+        if out.len() + row.len() > BUDGET / 2 {
+            left_out += 1;
+            continue;
+        }
+        out.push_str(&row);
+    }
+    if left_out > 0 {
+        out.push_str(&format!("\n{left_out} more scenarios left out to keep this summary under 1 MiB; see the JUnit or JSON report.\n"));
+    }
+    let troubled: Vec<&Outcome> = run
+        .outcomes
+        .iter()
+        .filter(|o| o.status() != Check::Passed)
+        .collect();
+    let mut skipped = 0;
+    for o in &troubled {
+        let mut body = detail_lines(o).join("\n");
+        if body.len() > DETAIL_CAP {
+            body = super::capped(&body, DETAIL_CAP);
+        }
+        let section = format!(
+            "\n<details><summary>{} {} ({})</summary>\n\n```text\n{}\n```\n</details>\n",
+            icon(o.status()),
+            html_escape(&o.name),
+            html_escape(&o.file.display().to_string()),
+            super::printable(&body).replace("```", "'''")
+        );
+        if out.len() + section.len() > BUDGET {
+            skipped += 1;
+            continue;
+        }
+        out.push_str(&section);
+    }
+    if skipped > 0 {
+        out.push_str(&format!("\nDetails of {skipped} more failures left out (size limit); see the JUnit or JSON report.\n"));
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub fn write(w: &mut dyn Write, run: &RunReport) -> std::io::Result<()> {
+    w.write_all(render(run).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{ProcessResult, Record};
+    use std::time::Duration;
+
+    fn outcome(dir: &std::path::Path, name: &str, leaky: bool) -> Outcome {
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(&path, format!("name: {name}\nrun: pass\niterations: 16\n")).unwrap();
+        let s = crate::scenario::load_all(&[path]).unwrap().remove(0);
+        let n = crate::probe::chunks(16).len() + 1;
+        let blocks: Vec<i64> = (0..n as i64)
+            .map(|i| if leaky { 100 + 10 * i } else { 100 })
+            .collect();
+        let record: Record = serde_json::from_value(serde_json::json!({
+            "format": 1, "status": "ok",
+            "python": {"implementation": "cpython", "version": "3.11.7", "executable": "python3"},
+            "series": {"blocks": blocks}, "peak_rss": 1000000, "peak_scope": "measured",
+            "tracemalloc_peak": null, "error": null, "attribution": null,
+        }))
+        .unwrap();
+        let result = ProcessResult {
+            outcome: Ok(record),
+            output: "line of output\n".repeat(5000),
+            output_bytes: 75_000,
+            elapsed: Duration::from_millis(10),
+        };
+        Outcome::build(&s, &vec![result; 5])
+    }
+
+    #[test]
+    fn a_huge_suite_stays_under_one_mebibyte() {
+        let dir = tempfile::tempdir().unwrap();
+        let leaky = outcome(dir.path(), "leaky-scenario-with-a-long-name", true);
+        let clean = outcome(dir.path(), "clean", false);
+        assert_eq!(leaky.status(), Check::Failed);
+        let outcomes: Vec<Outcome> = (0..6000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    leaky.clone()
+                } else {
+                    clean.clone()
+                }
+            })
+            .collect();
+        let run = RunReport {
+            outcomes,
+            elapsed: Duration::from_secs(1),
+            interrupted: false,
+        };
+        let text = render(&run);
+        assert!(text.len() < 1024 * 1024, "{} bytes", text.len());
+        assert!(
+            text.contains("more scenarios left out") || text.contains("more failures left out")
+        );
+        assert!(text.contains("<details><summary>❌ leaky-scenario-with-a-long-name"));
+        // A small suite is complete.
+        let small = RunReport {
+            outcomes: vec![leaky, clean],
+            elapsed: Duration::from_secs(1),
+            interrupted: false,
+        };
+        let text = render(&small);
+        assert!(!text.contains("left out to keep"), "{text}");
+        assert!(text.contains("| ✅ | clean |"), "{text}");
+        assert!(text.contains("leak: Python blocks grows"), "{text}");
+    }
+}

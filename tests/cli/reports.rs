@@ -1,0 +1,246 @@
+//! Markdown, JSON, HTML and GitHub annotations, from a real run.
+
+use crate::support::Scratch;
+use serde_json::Value;
+
+const SUITE: &str = r#"scenarios:
+  - name: clean
+    run: x = [1, 2, 3]
+    iterations: 100
+  - name: leaky
+    pythonpath: [.]
+    setup: import app
+    run: app.remember(1)
+    iterations: 100
+"#;
+
+const APP: &str = "_seen = []\n\ndef remember(x):\n    _seen.append({'x': x})\n";
+
+fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, k| {
+        v.get(k)
+            .unwrap_or_else(|| panic!("missing `{path}` in {v}"))
+    })
+}
+
+#[test]
+fn json_report_has_the_documented_shape() {
+    let s = Scratch::new();
+    s.write("app.py", APP);
+    s.write("suite.yaml", SUITE);
+    let r = s.memreg(&["run", "suite.yaml", "--json", "out/report.json"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let v: Value = serde_json::from_str(&s.read("out/report.json")).unwrap();
+    assert_eq!(v["format"], 1);
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(field(&v, "counts.passed"), 1);
+    assert_eq!(field(&v, "counts.failed"), 1);
+    let scenarios = v["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 2);
+    for sc in scenarios {
+        for key in [
+            "name",
+            "file",
+            "expect",
+            "status",
+            "verdict",
+            "python",
+            "environment",
+            "settings",
+            "sample_iterations",
+            "counters",
+            "processes",
+            "baseline",
+            "attribution",
+            "notes",
+        ] {
+            assert!(sc.get(key).is_some(), "scenario lacks `{key}`: {sc}");
+        }
+        let xs = sc["sample_iterations"].as_array().unwrap();
+        assert_eq!(xs[0], 0);
+        assert_eq!(xs.last().unwrap(), 100);
+        let procs = sc["processes"].as_array().unwrap();
+        assert_eq!(procs.len(), 5);
+        for p in procs {
+            let blocks = p["series"]["blocks"].as_array().unwrap();
+            assert_eq!(blocks.len(), xs.len(), "one value per sample");
+            assert!(p["figures"]["held_blocks"].is_i64());
+            assert!(p["timing"]["body_s"].is_f64());
+        }
+        for c in sc["counters"].as_array().unwrap() {
+            for key in [
+                "metric",
+                "gating",
+                "per_process",
+                "growing",
+                "median",
+                "agreeing",
+                "p_value",
+                "leak",
+            ] {
+                assert!(c.get(key).is_some(), "counter lacks `{key}`");
+            }
+        }
+        assert_eq!(field(sc, "settings.processes"), 5);
+        assert!(field(sc, "environment")
+            .as_str()
+            .unwrap()
+            .contains("cpython-3."));
+    }
+    let leaky = &scenarios[1];
+    assert_eq!(leaky["status"], "failed");
+    assert_eq!(field(leaky, "verdict.verdict"), "leak");
+    let site = &leaky["attribution"]["sites"][0];
+    assert_eq!(site["file"], "app.py");
+    assert_eq!(site["line"], 4);
+    assert!(site["traceback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["source"] == "_seen.append({'x': x})"));
+    assert_eq!(
+        scenarios[0]["attribution"],
+        Value::Null,
+        "only failures are explained"
+    );
+}
+
+#[test]
+fn html_report_is_self_contained_with_a_chart_per_counter_and_process() {
+    let s = Scratch::new();
+    s.write("app.py", APP);
+    s.write("suite.yaml", SUITE);
+    let r = s.memreg(&["run", "suite.yaml", "--html", "report.html"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let html = s.read("report.html");
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count() == html.matches("xmlns=\"http://").count(),
+        "no fetches"
+    );
+    assert!(!html.contains("<script"), "no scripts");
+    let doc = roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("HTML must be well-formed: {e}"));
+    let svgs: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("svg"))
+        .collect();
+    assert_eq!(
+        svgs.len(),
+        2 * 3,
+        "blocks, native and RSS charts for two scenarios"
+    );
+    for svg in &svgs {
+        let lines = svg
+            .children()
+            .filter(|n| n.has_tag_name("polyline"))
+            .count();
+        assert_eq!(lines, 5, "one line per process");
+        assert!(
+            svg.descendants().any(|n| n.text() == Some("warm-up")),
+            "warm-up shaded and labelled"
+        );
+        let fits = svg
+            .children()
+            .filter(|n| n.has_tag_name("line") && n.attribute("stroke-dasharray") == Some("6,4"))
+            .count();
+        assert_eq!(fits, 5, "a fitted growth line per process");
+    }
+    assert!(html.contains("app.py:4"), "attribution table");
+}
+
+#[test]
+fn github_annotations_point_at_the_leaking_line_and_output_cannot_inject_commands() {
+    let s = Scratch::new();
+    s.write("app.py", APP);
+    let mut suite = SUITE.to_owned();
+    suite.push_str("  - name: evil\n    run: |\n      print('::set-env name=X::1')\n      raise ValueError('bad\\n::error::injected, 100%')\n    iterations: 16\n");
+    s.write("suite.yaml", &suite);
+    let out = s
+        .command(&["run", "suite.yaml", "--markdown", "summary.md"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let start = stdout.find("::stop-commands::").expect("stop-commands");
+    let token = stdout[start + 17..]
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(token.len() > 10, "{token}");
+    let end = stdout.find(&format!("::{token}::")).expect("resume");
+    let (fenced, after) = (&stdout[start..end], &stdout[end..]);
+    assert!(
+        fenced.contains("::error::injected"),
+        "scenario text is inside the fence"
+    );
+    assert!(
+        !after.contains("::set-env") && !after.lines().any(|l| l.starts_with("::error::")),
+        "{after}"
+    );
+    let annotations: Vec<&str> = after
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(annotations.len(), 2, "{after}");
+    assert!(
+        annotations[0].starts_with("::error file=app.py,line=4,title=memreg%3A leaky::"),
+        "{}",
+        annotations[0]
+    );
+    assert!(
+        annotations[1].starts_with("::error file=suite.yaml,line=12,title=memreg%3A evil::"),
+        "{}",
+        annotations[1]
+    );
+    assert!(
+        annotations[1].contains("%0A") && annotations[1].contains("100%25"),
+        "escaped: {}",
+        annotations[1]
+    );
+    let md = s.read("summary.md");
+    assert!(
+        md.starts_with("## memreg: 3 scenarios: 1 passed, 1 failed, 1 errored"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| ✅ | clean |") && md.contains("<details><summary>❌ leaky"),
+        "{md}"
+    );
+}
+
+#[test]
+fn more_than_ten_failures_are_pointed_to_the_summary() {
+    let s = Scratch::new();
+    let mut suite = String::from("scenarios:\n");
+    for i in 0..12 {
+        suite.push_str(&format!(
+            "  - name: bad{i}\n    run: raise KeyError({i})\n    processes: 1\n"
+        ));
+    }
+    s.write("many.yaml", &suite);
+    let out = s
+        .command(&["run", "many.yaml", "--no-attribution"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("::error ")).count(),
+        10,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("::notice title=memreg::2 more failing scenarios are not annotated"),
+        "{stdout}"
+    );
+}
