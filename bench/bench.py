@@ -20,6 +20,7 @@ Prints Markdown tables; --out writes them to a file too.
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -134,7 +135,8 @@ def ensure_venv():
 
 def memreg_verdicts(scenario_file, junit):
     subprocess.run(
-        [str(MEMREG), "run", str(scenario_file), "--junit", str(junit), "--color", "never"],
+        [str(MEMREG), "run", str(scenario_file), "--junit", str(junit), "--color", "never",
+         "--no-attribution", "--baselines", str(junit.parent / "no-baselines")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -216,21 +218,32 @@ def detection(reps, py, workdir):
     return "\n".join(rows), summary
 
 
+def timed(cmd, **kw):
+    """(wall seconds, CPU seconds of the command and everything it waited for).
+    CPU time is far less sensitive than wall time to other load on a shared machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
 def bare_time(setup, body, workdir):
     script = workdir / "bare.py"
     script.write_text(f"{setup}\nfor _ in range({WARMUP + ITERATIONS}):\n{textwrap.indent(body, '    ')}\n")
-    t0 = time.perf_counter()
+    wall = cpu = 0.0
     for _ in range(PROCESSES):
-        subprocess.run([sys.executable, str(script)], check=True)
-    return time.perf_counter() - t0
+        w, c = timed([sys.executable, str(script)])
+        wall, cpu = wall + w, cpu + c
+    return wall, cpu
 
 
 def memreg_time(setup, body, workdir):
     scen = workdir / "timed.yaml"
     write_scenarios(scen, {"timed": (setup, body)})
-    t0 = time.perf_counter()
-    subprocess.run([str(MEMREG), "run", str(scen), "--jobs", "1"], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return timed([str(MEMREG), "run", str(scen), "--jobs", "1", "--baselines", str(workdir / "none")])
 
 
 MEMRAY_CAP = 600  # seconds; pytest-memray with limit_leaks traces every allocation
@@ -253,20 +266,24 @@ def memray_time(py, setup, body, workdir):
     return time.perf_counter() - t0
 
 
-def timing(py, workdir, rounds=5):
+def timing(py, workdir, rounds=7):
     rows = [
-        "| body | bare Python | memreg | memreg / bare | pytest-memray | pytest-memray / bare |",
-        "|---|---|---|---|---|---|",
+        "| body | bare Python (wall / CPU) | memreg (wall / CPU) | memreg / bare: wall | memreg / bare: CPU "
+        "| pytest-memray (wall) | pytest-memray / bare |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, (setup, body) in TIMED.items():
         bare, mem = [], []
         for _ in range(rounds):  # interleaved, so drifts in machine load hit both
             bare.append(bare_time(setup, body, workdir))
             mem.append(memreg_time(setup, body, workdir))
-        b, m = statistics.median(bare), statistics.median(mem)
+        bw, bc = statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)
+        mw, mc = statistics.median(m[0] for m in mem), statistics.median(m[1] for m in mem)
         r = memray_time(py, setup, body, workdir)  # once: it is slow
-        ray = f"{r:.2f} s | {r / b:.1f}x" if r is not None else f"> {MEMRAY_CAP} s | > {MEMRAY_CAP / b:.0f}x"
-        rows.append(f"| {label} | {b:.3f} s | {m:.3f} s | {m / b:.2f}x | {ray} |")
+        ray = f"{r:.2f} s | {r / bw:.1f}x" if r is not None else f"> {MEMRAY_CAP} s | > {MEMRAY_CAP / bw:.0f}x"
+        rows.append(
+            f"| {label} | {bw:.3f} s / {bc:.3f} s | {mw:.3f} s / {mc:.3f} s | {mw / bw:.2f}x | {mc / bc:.2f}x | {ray} |"
+        )
         print(f"  timed {label}", file=sys.stderr)
     return "\n".join(rows)
 
@@ -296,7 +313,8 @@ def main():
             parts += [
                 "",
                 f"## Time to verdict ({PROCESSES} processes x {WARMUP}+{ITERATIONS} iterations; bare and memreg "
-                "--jobs 1: median of 5 interleaved rounds; pytest-memray: the same total iterations in one "
+                "--jobs 1: median of 7 interleaved rounds, wall-clock and CPU time (user + system of all processes); "
+                "pytest-memray: the same total iterations in one "
                 "`limit_leaks` test, timed once)\n",
                 timing(py, workdir),
             ]

@@ -177,7 +177,7 @@ pub fn render(run: &RunReport) -> String {
          h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}\
          table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
          th{background:#f6f6f6}.pass{color:#1a7f37}.fail,.error{color:#cf222e;font-weight:bold}.inconclusive{color:#9a6700}\
-         .charts{display:flex;flex-wrap:wrap;gap:10px}.chart{border:1px solid #eee;background:#fff}.small{font-size:10px;fill:#555}\
+         .charts{display:flex;flex-wrap:wrap;gap:10px}figure{margin:0}figcaption{font-size:13px}.chart{border:1px solid #eee;background:#fff}.small{font-size:10px;fill:#555}\
          pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px}.muted{color:#666}",
     );
     h.push_str("</style></head><body>");
