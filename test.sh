@@ -7,6 +7,7 @@ if ! command -v python3 >/dev/null; then
   echo "test.sh: python3 is needed for the end-to-end tests" >&2
   exit 1
 fi
+scripts/lint_workflows.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked

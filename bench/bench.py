@@ -243,7 +243,9 @@ def bare_time(setup, body, workdir):
 def memreg_time(setup, body, workdir):
     scen = workdir / "timed.yaml"
     write_scenarios(scen, {"timed": (setup, body)})
-    return timed([str(MEMREG), "run", str(scen), "--jobs", "1", "--baselines", str(workdir / "none")])
+    # The same interpreter as bare Python (not a launcher such as a pyenv shim).
+    return timed([str(MEMREG), "run", str(scen), "--jobs", "1", "--python", sys.executable,
+                  "--baselines", str(workdir / "none")])
 
 
 MEMRAY_CAP = 600  # seconds; pytest-memray with limit_leaks traces every allocation

@@ -1,7 +1,7 @@
 //! Command-line interface: parse arguments, run the pipeline, map the outcome to an
 //! exit code. Errors are printed once, here.
 
-use crate::baseline::compare::{Change, FigureComparison};
+use crate::baseline::update::{self, Recorder};
 use crate::baseline::{self, BaselineError, BaselineFile, BaselineResult, BaselineStore, Entry};
 use crate::child::CANCELLED;
 use crate::figures::Figure;
@@ -12,7 +12,7 @@ use crate::runner::{self, Progress};
 use crate::scenario::{self, LoadError, Scenario};
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -40,6 +40,9 @@ enum Command {
     /// Record, inspect and prune stored baselines
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Join the --json results of shards into one report and exit code
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -50,6 +53,8 @@ enum BaselineCommand {
     Show(ShowArgs),
     /// Remove baselines of scenarios that no longer exist
     Prune(PruneArgs),
+    /// Apply candidate baselines written by `memreg run --write-candidates` (untrusted)
+    Apply(ApplyArgs),
 }
 
 /// Which scenarios, and how to run them.
@@ -73,30 +78,83 @@ struct Selection {
     /// When to colour output
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
+    /// Run only shard K of N (1-based): scenarios split round-robin in a fixed order
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{text}`: expected K/N with 1 <= K <= N, e.g. 2/4");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// Report files to write, shared by `run` and `merge`.
+#[derive(clap::Args)]
+struct Outputs {
+    /// Write a JUnit XML report to PATH
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary to PATH (for $GITHUB_STEP_SUMMARY; under 1 MiB)
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<PathBuf>,
+    /// Write the full report as JSON to PATH (what `memreg merge` reads)
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report with growth charts to PATH
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// JSON reports written by `memreg run --json` (one per shard)
+    #[arg(required = true)]
+    results: Vec<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
+    /// When to colour output
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
+#[derive(clap::Args)]
+struct ApplyArgs {
+    /// Directory of candidate files (from `memreg run --write-candidates`)
+    dir: PathBuf,
+    /// Scenario files or directories: only their scenarios' candidates are accepted
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// Directory of baseline files
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    baselines: PathBuf,
+    /// Rewrite every baseline, even unchanged, unreadable or foreign-version ones
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
     #[command(flatten)]
     sel: Selection,
-    /// Write a JUnit XML report to PATH
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
     /// Fail scenarios that have no baseline for this environment
     #[arg(long)]
     strict: bool,
     /// Do not explain failures (skips the tracemalloc attribution run)
     #[arg(long)]
     no_attribution: bool,
-    /// Write a Markdown summary to PATH (for $GITHUB_STEP_SUMMARY; under 1 MiB)
-    #[arg(long, value_name = "PATH")]
-    markdown: Option<PathBuf>,
-    /// Write the full report as JSON to PATH
-    #[arg(long, value_name = "PATH")]
-    json: Option<PathBuf>,
-    /// Write a self-contained HTML report with growth charts to PATH
-    #[arg(long, value_name = "PATH")]
-    html: Option<PathBuf>,
+    /// Write this run's would-be baselines to DIR (for `memreg baseline apply`)
+    #[arg(long, value_name = "DIR")]
+    write_candidates: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -151,6 +209,8 @@ pub fn main() -> i32 {
         Command::Baseline(BaselineCommand::Update(args)) => update(&args),
         Command::Baseline(BaselineCommand::Show(args)) => show(&args),
         Command::Baseline(BaselineCommand::Prune(args)) => prune(&args),
+        Command::Baseline(BaselineCommand::Apply(args)) => apply(&args),
+        Command::Merge(args) => merge(&args),
     };
     match result {
         Ok(code) => code,
@@ -236,7 +296,7 @@ struct Prepared {
 fn prepare(sel: &Selection) -> Result<Prepared, Failure> {
     let files = scenario::discover(&sel.paths).map_err(Failure::Load)?;
     let all = scenario::load_all(&files).map_err(Failure::Load)?;
-    let scenarios = select(all, &sel.select);
+    let mut scenarios = select(all, &sel.select);
     if scenarios.is_empty() {
         return Err(Failure::Message(format!(
             "no scenario name matches {}",
@@ -246,6 +306,16 @@ fn prepare(sel: &Selection) -> Result<Prepared, Failure> {
                 .collect::<Vec<_>>()
                 .join(" ")
         )));
+    }
+    if let Some((k, n)) = sel.shard {
+        // Round-robin over the fixed discovery order (sorted files, file order), so
+        // N runners with the same files cover every scenario exactly once.
+        scenarios = scenarios
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, s)| s)
+            .collect();
     }
     let pythons: Vec<PathBuf> = scenarios
         .iter()
@@ -389,6 +459,44 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
     if !args.no_attribution && !report.interrupted {
         explain(&mut report, &prepared);
     }
+    if let Some(dir) = &args.write_candidates {
+        write_candidates(dir, &report, &prepared.scenarios)?;
+    }
+    emit(&report, &args.outputs, color(args.sel.color))
+}
+
+/// Writes each cleanly run scenario's would-be baseline entry to `dir`, one file per
+/// scenario named as its baseline file, for `memreg baseline apply`.
+fn write_candidates(dir: &Path, report: &RunReport, scenarios: &[Scenario]) -> Result<(), Failure> {
+    let store = BaselineStore::new(dir);
+    let mut n = 0;
+    for (o, s) in report.outcomes.iter().zip(scenarios) {
+        let (Some(py), true) = (&o.python, o.faults.is_empty()) else {
+            continue;
+        };
+        let file = BaselineFile {
+            format: baseline::FORMAT,
+            scenario: s.name.clone(),
+            environments: [(
+                py.environment_key(),
+                Entry::new(py, s.iterations, s.warmup, &o.figures),
+            )]
+            .into(),
+        };
+        store.save(&file).map_err(|e| Failure::Baseline(vec![e]))?;
+        n += 1;
+    }
+    if n == 0 {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Message(format!("{}: {e}", dir.display())))?;
+    }
+    println!("{n} candidate baseline(s) written to {}", dir.display());
+    Ok(())
+}
+
+/// Prints the console report (fenced against workflow-command injection under
+/// GitHub Actions, then annotations) and writes the requested report files.
+fn emit(report: &RunReport, outputs: &Outputs, color: bool) -> Result<i32, Failure> {
     let mut out = std::io::stdout().lock();
     // Under GitHub Actions nothing a scenario prints (tracebacks, output) may be read
     // as a workflow command: the report goes between stop-commands markers.
@@ -397,35 +505,31 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
     if github {
         let _ = writeln!(out, "::stop-commands::{token}");
     }
-    let style = console::Style {
-        color: color(args.sel.color),
-    };
-    if let Err(e) = console::write_report(&mut out, &report, style) {
+    if let Err(e) = console::write_report(&mut out, report, console::Style { color }) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Failure::Message(format!("cannot write to stdout: {e}")));
         }
     }
     if github {
         let _ = writeln!(out, "::{token}::");
-        let run_lines: Vec<Option<usize>> = prepared
-            .scenarios
-            .iter()
-            .map(|s| s.run.first_line)
-            .collect();
         let root = std::env::current_dir().unwrap_or_default();
-        let _ = report::github::write_annotations(&mut out, &report, &run_lines, &root);
+        let _ = report::github::write_annotations(&mut out, report, &root);
     }
     type Writer = fn(&mut dyn Write, &RunReport) -> std::io::Result<()>;
-    let outputs: [(&Option<PathBuf>, &str, Writer); 4] = [
-        (&args.junit, "JUnit report", junit::write),
-        (&args.markdown, "Markdown summary", report::markdown::write),
-        (&args.json, "JSON report", report::json::write),
-        (&args.html, "HTML report", report::html::write),
+    let files: [(&Option<PathBuf>, &str, Writer); 4] = [
+        (&outputs.junit, "JUnit report", junit::write),
+        (
+            &outputs.markdown,
+            "Markdown summary",
+            report::markdown::write,
+        ),
+        (&outputs.json, "JSON report", report::json::write),
+        (&outputs.html, "HTML report", report::html::write),
     ];
-    for (path, what, writer) in outputs {
+    for (path, what, writer) in files {
         if let Some(path) = path {
             let mut buf = Vec::new();
-            writer(&mut buf, &report)
+            writer(&mut buf, report)
                 .map_err(|e| Failure::Message(format!("cannot render the {what}: {e}")))?;
             write_atomic(path, &buf).map_err(Failure::Message)?;
             let _ = writeln!(out, "{what}: {}", path.display());
@@ -436,6 +540,51 @@ fn run(args: &RunArgs) -> Result<i32, Failure> {
     } else {
         report.exit_code()
     })
+}
+
+fn merge(args: &MergeArgs) -> Result<i32, Failure> {
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
+    let (mut elapsed, mut interrupted) = (std::time::Duration::ZERO, false);
+    let mut errors = Vec::new();
+    for path in &args.results {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("{}: cannot read: {e}", path.display()));
+                continue;
+            }
+        };
+        let part = match report::json::read(&text) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        for o in part.outcomes {
+            if let Some(first) = seen.insert(o.name.clone(), path.clone()) {
+                errors.push(format!(
+                    "{}: scenario `{}` is also in {} (do the shards overlap?)",
+                    path.display(),
+                    o.name,
+                    first.display()
+                ));
+            }
+            outcomes.push(o);
+        }
+        elapsed = elapsed.max(part.elapsed);
+        interrupted |= part.interrupted;
+    }
+    if !errors.is_empty() {
+        return Err(Failure::Message(errors.join("\nerror: ")));
+    }
+    let report = RunReport {
+        outcomes,
+        elapsed,
+        interrupted,
+    };
+    emit(&report, &args.outputs, color(args.color))
 }
 
 /// Runs an attribution process for every failing scenario, so failures say where.
@@ -490,8 +639,8 @@ fn update(args: &UpdateArgs) -> Result<i32, Failure> {
         return Ok(130);
     }
     let mut out = std::io::stdout().lock();
-    let mut rows: Vec<[String; 4]> = Vec::new();
-    let (mut written, mut unchanged, mut skipped) = (0, 0, 0);
+    let mut recorder = Recorder::new(&store, args.force);
+    let mut skipped = 0;
     for ((o, s), existing) in report.outcomes.iter().zip(&prepared.scenarios).zip(stored) {
         let (Some(python), true) = (&o.python, o.faults.is_empty()) else {
             let why = o
@@ -503,86 +652,68 @@ fn update(args: &UpdateArgs) -> Result<i32, Failure> {
             skipped += 1;
             continue;
         };
-        let env = python.environment_key();
         let entry = Entry::new(python, s.iterations, s.warmup, &o.figures);
-        let result =
-            baseline::evaluate(s, existing.as_ref(), &env, &o.figures, &python.build, false);
-        let changed: Vec<&FigureComparison> =
-            result.with(|c| matches!(c, Change::Regressed | Change::Improved));
-        let write = match &result {
-            BaselineResult::Missing { .. } => {
-                for (k, f) in &entry.figures {
-                    let fig = Figure::from_key(k).expect("own key");
-                    rows.push([
-                        o.name.clone(),
-                        k.clone(),
-                        format!("- -> {}", fig.format(f.median)),
-                        "new".into(),
-                    ]);
-                }
-                true
-            }
-            BaselineResult::SettingsDiffer { detail, .. } => {
-                rows.push([
-                    o.name.clone(),
-                    "(all)".into(),
-                    format!("settings changed: {detail}"),
-                    "re-recorded".into(),
-                ]);
-                true
-            }
-            BaselineResult::Compared { .. } => {
-                for c in &changed {
-                    let pct = c
-                        .change_percent()
-                        .map_or("-".into(), |p| format!("{p:+.1}%"));
-                    rows.push([
-                        o.name.clone(),
-                        c.figure.key().into(),
-                        format!(
-                            "{} -> {}",
-                            c.figure.format(c.old_median),
-                            c.figure.format(c.new_median)
-                        ),
-                        pct,
-                    ]);
-                }
-                args.force || !changed.is_empty()
-            }
-        };
-        if !write {
-            unchanged += 1;
-            continue;
+        let env = python.environment_key();
+        if let Some(path) = recorder
+            .record(s, existing, &env, entry)
+            .map_err(|e| Failure::Baseline(vec![e]))?
+        {
+            let _ = writeln!(out, "wrote {}", path.display());
         }
-        let mut file = existing.unwrap_or_else(|| BaselineFile {
-            format: baseline::FORMAT,
-            scenario: s.name.clone(),
-            environments: Default::default(),
-        });
-        file.format = baseline::FORMAT;
-        file.environments.insert(env, entry);
-        let path = store.save(&file).map_err(|e| Failure::Baseline(vec![e]))?;
-        let _ = writeln!(out, "wrote {}", path.display());
-        written += 1;
     }
     let _ = writeln!(out);
-    if rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "No baseline changed meaningfully ({unchanged} within noise)."
-        );
-    } else {
-        let _ = writeln!(out, "| scenario | figure | old -> new | change |");
-        let _ = writeln!(out, "|---|---|---|---|");
-        for r in &rows {
-            let _ = writeln!(out, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3]);
-        }
-    }
+    let _ = recorder.write_table(&mut out);
     let _ = writeln!(
         out,
-        "\n{written} written, {unchanged} unchanged, {skipped} not recorded"
+        "\n{} written, {} unchanged, {skipped} not recorded",
+        recorder.written, recorder.unchanged
     );
     Ok(if skipped > 0 { 1 } else { 0 })
+}
+
+fn apply(args: &ApplyArgs) -> Result<i32, Failure> {
+    let files = scenario::discover(&args.paths).map_err(Failure::Load)?;
+    let scenarios = scenario::load_all(&files).map_err(Failure::Load)?;
+    // Validate everything before writing anything.
+    let candidates = update::read_candidates(&args.dir, &scenarios).map_err(|problems| {
+        Failure::Message(format!(
+            "refusing candidates in {}:\nerror: {}",
+            args.dir.display(),
+            problems.join("\nerror: ")
+        ))
+    })?;
+    let store = BaselineStore::new(&args.baselines);
+    let mut existing = Vec::new();
+    for (i, _) in &candidates {
+        existing.push(match store.load(&scenarios[*i].name) {
+            Ok(f) => f,
+            Err(_) if args.force => None,
+            Err(e) => return Err(Failure::Baseline(vec![e])),
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    let mut recorder = Recorder::new(&store, args.force);
+    for ((i, candidate), mut current) in candidates.into_iter().zip(existing) {
+        for (env, entry) in candidate.environments {
+            if let Some(path) = recorder
+                .record(&scenarios[i], current.clone(), &env, entry)
+                .map_err(|e| Failure::Baseline(vec![e]))?
+            {
+                let _ = writeln!(out, "wrote {}", path.display());
+                current = store
+                    .load(&scenarios[i].name)
+                    .map_err(|e| Failure::Baseline(vec![e]))?;
+            }
+        }
+    }
+    let _ = writeln!(out);
+    let _ = recorder.write_table(&mut out);
+    let _ = writeln!(
+        out,
+        "\n{} written, {} unchanged",
+        recorder.written, recorder.unchanged
+    );
+    Ok(0)
 }
 
 fn show(args: &ShowArgs) -> Result<i32, Failure> {

@@ -6,7 +6,19 @@ use std::time::Duration;
 
 /// A count of bytes. Sizes in scenario files use binary (KiB = 1024) or decimal
 /// (kB = 1000) suffixes; a bare number is bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Bytes(pub u64);
 
 impl Bytes {

@@ -16,7 +16,7 @@
 use crate::probe::{sample_positions, Fault, ProcessResult, Record};
 use crate::scenario::{Expect, Metric, Scenario};
 use crate::stats;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Significance level of the cross-process sign test.
 pub const ALPHA: f64 = 0.05;
@@ -25,7 +25,7 @@ pub const ALPHA: f64 = 0.05;
 /// 16*N bytes: a block count is tested against tolerance / 16.
 pub const MIN_BLOCK_BYTES: f64 = 16.0;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CounterVerdict {
     pub metric: Metric,
     /// Whether this counter can fail the check (RSS is shown, never gates: see README).
@@ -44,7 +44,7 @@ pub struct CounterVerdict {
     pub leak: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "verdict")]
 pub enum Verdict {
     /// No gating counter grows.
@@ -58,7 +58,7 @@ pub enum Verdict {
 }
 
 /// What the check concludes, given the verdict and what the scenario expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Check {
     Passed,
@@ -67,7 +67,7 @@ pub enum Check {
     Inconclusive,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Analysis {
     pub verdict: Verdict,
     pub check: Check,

@@ -57,7 +57,7 @@ impl Floors {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "status", content = "reason")]
 pub enum Change {
     Regressed,
@@ -67,7 +67,7 @@ pub enum Change {
     Inconclusive(String),
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FigureComparison {
     pub figure: Figure,
     pub kind: Kind,

@@ -8,6 +8,7 @@
 //! the same directory, then rename), so an interrupted update leaves the old file.
 
 pub mod compare;
+pub mod update;
 
 use crate::figures::Figure;
 use crate::probe::PythonInfo;
@@ -306,7 +307,7 @@ pub fn read_file(path: &Path) -> Result<Option<BaselineFile>, BaselineError> {
 }
 
 /// What the comparison with the stored baseline found for one scenario.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "result")]
 pub enum BaselineResult {
     /// No stored baseline for this scenario in this environment.

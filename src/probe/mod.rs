@@ -207,7 +207,8 @@ pub struct Record {
 }
 
 /// How one probe process ended, when it did not give a usable record.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "fault", content = "detail")]
 pub enum Fault {
     /// The scenario raised; the traceback is in the exception.
     Exception(ScenarioException),

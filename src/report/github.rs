@@ -31,7 +31,7 @@ pub fn escape_property(s: &str) -> String {
 
 /// Where to annotate: the first attributed site in a repository file (relative to
 /// `root`), else the scenario file at its `run:` line.
-fn location(o: &Outcome, root: &Path, run_line: Option<usize>) -> (String, Option<u64>) {
+fn location(o: &Outcome, root: &Path) -> (String, Option<u64>) {
     if let Some(Ok(a)) = &o.attribution {
         for site in a.sites.iter().filter(|s| s.user_code) {
             let p = Path::new(&site.file);
@@ -47,23 +47,17 @@ fn location(o: &Outcome, root: &Path, run_line: Option<usize>) -> (String, Optio
             }
         }
     }
-    (o.file.display().to_string(), run_line.map(|l| l as u64))
+    (o.file.display().to_string(), o.run_line.map(|l| l as u64))
 }
 
-pub fn write_annotations(
-    w: &mut dyn Write,
-    run: &RunReport,
-    run_lines: &[Option<usize>],
-    root: &Path,
-) -> std::io::Result<()> {
-    let failing: Vec<(usize, &Outcome)> = run
+pub fn write_annotations(w: &mut dyn Write, run: &RunReport, root: &Path) -> std::io::Result<()> {
+    let failing: Vec<&Outcome> = run
         .outcomes
         .iter()
-        .enumerate()
-        .filter(|(_, o)| matches!(o.status(), Check::Failed | Check::Errored))
+        .filter(|o| matches!(o.status(), Check::Failed | Check::Errored))
         .collect();
-    for (i, o) in failing.iter().take(MAX_ANNOTATIONS) {
-        let (file, line) = location(o, root, run_lines.get(*i).copied().flatten());
+    for o in failing.iter().take(MAX_ANNOTATIONS) {
+        let (file, line) = location(o, root);
         let mut props = format!("file={}", escape_property(&file));
         if let Some(l) = line {
             props.push_str(&format!(",line={l}"));

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Median and range of one figure across processes.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Spread {
     pub median: f64,
     pub min: f64,
@@ -33,11 +33,15 @@ impl Spread {
     }
 }
 
-/// What happened to one scenario.
-#[derive(Clone, Debug)]
+/// What happened to one scenario. Serialised as is in the JSON report (plus a few
+/// derived fields), so `memreg merge` can read shards back.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub name: String,
     pub file: PathBuf,
+    /// Line of the scenario file where the `run:` code starts, when known.
+    #[serde(default)]
+    pub run_line: Option<usize>,
     pub description: Option<String>,
     pub expect: Expect,
     pub python: Option<PythonInfo>,
@@ -69,7 +73,7 @@ pub struct Outcome {
 }
 
 /// One process as reports show it.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ProcessDetail {
     pub index: u32,
     pub elapsed_s: f64,
@@ -85,9 +89,9 @@ pub struct ProcessDetail {
     pub figures: std::collections::BTreeMap<String, i64>,
 }
 
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FaultDetail {
-    pub kind: &'static str,
+    pub kind: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traceback: Option<String>,
@@ -146,6 +150,7 @@ impl Outcome {
         Outcome {
             name: scenario.name.clone(),
             file: scenario.file.clone(),
+            run_line: scenario.run.first_line,
             description: scenario.description.clone(),
             expect: scenario.expect,
             python: records.first().map(|r| r.python.clone()),
@@ -178,7 +183,7 @@ impl Outcome {
                         elapsed_s: r.elapsed.as_secs_f64(),
                         output_bytes: r.output_bytes,
                         fault: r.outcome.as_ref().err().map(|f| FaultDetail {
-                            kind: f.kind(),
+                            kind: f.kind().to_owned(),
                             message: f.to_string(),
                             traceback: match f {
                                 Fault::Exception(e) => Some(e.traceback.clone()),
@@ -252,7 +257,7 @@ impl Outcome {
 }
 
 /// The whole run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RunReport {
     pub outcomes: Vec<Outcome>,
     pub elapsed: Duration,

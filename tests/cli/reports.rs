@@ -41,25 +41,37 @@ fn json_report_has_the_documented_shape() {
         for key in [
             "name",
             "file",
+            "run_line",
             "expect",
             "status",
-            "verdict",
+            "analysis",
             "python",
             "environment",
-            "settings",
-            "sample_iterations",
-            "counters",
+            "iterations",
+            "warmup",
             "processes",
+            "tolerance",
+            "sample_iterations",
+            "process_details",
+            "figures",
             "baseline",
             "attribution",
+            "faults",
             "notes",
+            "peak_rss",
+            "time_per_iteration",
+            "unaccounted_native",
         ] {
-            assert!(sc.get(key).is_some(), "scenario lacks `{key}`: {sc}");
+            assert!(
+                sc.get(key).is_some(),
+                "scenario `{}` lacks `{key}`",
+                sc["name"]
+            );
         }
         let xs = sc["sample_iterations"].as_array().unwrap();
         assert_eq!(xs[0], 0);
         assert_eq!(xs.last().unwrap(), 100);
-        let procs = sc["processes"].as_array().unwrap();
+        let procs = sc["process_details"].as_array().unwrap();
         assert_eq!(procs.len(), 5);
         for p in procs {
             let blocks = p["series"]["blocks"].as_array().unwrap();
@@ -67,7 +79,7 @@ fn json_report_has_the_documented_shape() {
             assert!(p["figures"]["held_blocks"].is_i64());
             assert!(p["timing"]["body_s"].is_f64());
         }
-        for c in sc["counters"].as_array().unwrap() {
+        for c in sc["analysis"]["counters"].as_array().unwrap() {
             for key in [
                 "metric",
                 "gating",
@@ -81,7 +93,7 @@ fn json_report_has_the_documented_shape() {
                 assert!(c.get(key).is_some(), "counter lacks `{key}`");
             }
         }
-        assert_eq!(field(sc, "settings.processes"), 5);
+        assert_eq!(sc["processes"], 5);
         assert!(field(sc, "environment")
             .as_str()
             .unwrap()
@@ -89,8 +101,8 @@ fn json_report_has_the_documented_shape() {
     }
     let leaky = &scenarios[1];
     assert_eq!(leaky["status"], "failed");
-    assert_eq!(field(leaky, "verdict.verdict"), "leak");
-    let site = &leaky["attribution"]["sites"][0];
+    assert_eq!(field(leaky, "analysis.verdict.verdict"), "leak");
+    let site = &leaky["attribution"]["Ok"]["sites"][0];
     assert_eq!(site["file"], "app.py");
     assert_eq!(site["line"], 4);
     assert!(site["traceback"]

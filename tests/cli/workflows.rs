@@ -1,0 +1,68 @@
+//! The GitHub files: every `run:` step names its `shell:`, and no script interpolates
+//! `${{ }}` (inputs reach scripts through `env:`), in the action and all workflows.
+//! (actionlint and zizmor run in scripts/lint_workflows.sh, called by test.sh.)
+
+use std::path::{Path, PathBuf};
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml")
+            && !p.ends_with("zizmor.yml")
+        {
+            out.push(p);
+        }
+    }
+}
+
+fn steps(v: &yaml_serde::Value) -> Vec<&yaml_serde::Value> {
+    let mut out = Vec::new();
+    if let Some(s) = v
+        .get("runs")
+        .and_then(|r| r.get("steps"))
+        .and_then(|s| s.as_sequence())
+    {
+        out.extend(s);
+    }
+    if let Some(jobs) = v.get("jobs").and_then(|j| j.as_mapping()) {
+        for (_, job) in jobs {
+            if let Some(s) = job.get("steps").and_then(|s| s.as_sequence()) {
+                out.extend(s);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn run_steps_name_their_shell_and_take_inputs_through_env() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github");
+    let mut files = Vec::new();
+    yaml_files(&root, &mut files);
+    assert!(files.len() >= 3, "{files:?}");
+    let mut runs = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let v: yaml_serde::Value =
+            yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for step in steps(&v) {
+            if let Some(script) = step.get("run").and_then(|r| r.as_str()) {
+                runs += 1;
+                let name = step.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+                assert!(
+                    step.get("shell").is_some(),
+                    "{}: step `{name}` has no shell",
+                    f.display()
+                );
+                assert!(
+                    !script.contains("${{"),
+                    "{}: step `{name}` interpolates ${{{{ }}}} in its script",
+                    f.display()
+                );
+            }
+        }
+    }
+    assert!(runs >= 8, "found {runs} run steps");
+}
