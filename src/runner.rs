@@ -57,7 +57,7 @@ pub fn run_all(
                     return;
                 };
                 let s = &scenarios[si];
-                match probe::measure(s, &pythons[si], workdir, p) {
+                match probe::measure(s, &pythons[si], workdir) {
                     Ok(result) => {
                         slots.lock().unwrap()[si][p as usize] = Some(result);
                         let mut d = done.lock().unwrap();

@@ -333,12 +333,97 @@ fn probe_args(mode: &str, config: &Path, record: &Path) -> Vec<OsString> {
     args
 }
 
+/// Runs one probe process in `mode` with `config`, for `scenario`'s environment and
+/// memory limit. Returns how it ended and its record file (in a directory that lives
+/// as long as the returned guard).
+fn run_probe(
+    mode: &str,
+    config: &impl Serialize,
+    scenario: &Scenario,
+    python: &Path,
+    workdir: &Path,
+    timeout: Duration,
+) -> Result<(Finished, PathBuf, tempfile::TempDir), ProbeError> {
+    let dir = tempfile::Builder::new()
+        .prefix(mode)
+        .tempdir_in(workdir)
+        .map_err(ProbeError::Temp)?;
+    let config_path = dir.path().join("config.json");
+    let record_path = dir.path().join("record.json");
+    std::fs::write(
+        &config_path,
+        serde_json::to_vec(config).expect("config serialises"),
+    )
+    .map_err(ProbeError::Temp)?;
+    let mut env: Vec<(String, String)> = scenario
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // Unbuffered, so output printed just before a crash or a kill is not lost.
+    env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+    let spec = child::Spec {
+        program: python.to_owned(),
+        args: probe_args(mode, &config_path, &record_path),
+        env,
+        timeout,
+        memory_limit: Some(scenario.memory_limit.0),
+        output_cap: OUTPUT_CAP,
+    };
+    let finished = child::run(&spec).map_err(|e| spawn_error(python, e))?;
+    Ok((finished, record_path, dir))
+}
+
+/// The record of a finished probe process, or the fault that explains why there is
+/// no usable one: how the process ended first, then what it wrote.
+fn read_record(
+    finished: &Finished,
+    record_path: &Path,
+    timeout: Duration,
+    limit: u64,
+) -> Result<Record, Fault> {
+    let code = match finished.ending {
+        Ending::TimedOut => return Err(Fault::TimedOut { after: timeout }),
+        Ending::MemoryLimit { rss } => {
+            return Err(Fault::MemoryLimit {
+                rss: Some(rss),
+                limit,
+            })
+        }
+        Ending::Cancelled => return Err(Fault::Cancelled),
+        Ending::Signalled(signal) => return Err(Fault::Crashed { signal }),
+        Ending::Exited(code) => code,
+    };
+    let text =
+        std::fs::read_to_string(record_path).map_err(|_| Fault::ExitedWithoutRecord { code })?;
+    let record: Record =
+        serde_json::from_str(&text).map_err(|e| Fault::BadRecord(e.to_string()))?;
+    if record.format != 1 {
+        return Err(Fault::BadRecord(format!(
+            "unknown record format {}",
+            record.format
+        )));
+    }
+    if let Some(e) = &record.error {
+        if e.kind == "memory_limit" {
+            return Err(Fault::MemoryLimit { rss: None, limit });
+        }
+        return Err(Fault::Exception(e.clone()));
+    }
+    if record.status != "ok" {
+        return Err(Fault::BadRecord(format!(
+            "status `{}` without an error",
+            record.status
+        )));
+    }
+    Ok(record)
+}
+
 /// Runs one measuring process for `scenario`.
 pub fn measure(
     scenario: &Scenario,
     python: &Path,
     workdir: &Path,
-    index: u32,
 ) -> Result<ProcessResult, ProbeError> {
     let config = MeasureConfig {
         setup: scenario
@@ -360,38 +445,44 @@ pub fn measure(
             .map(|p| p.display().to_string())
             .collect(),
     };
-    let stem = format!("p{index}-{}", std::process::id());
-    let dir = tempfile::Builder::new()
-        .prefix(&stem)
-        .tempdir_in(workdir)
-        .map_err(ProbeError::Temp)?;
-    let config_path = dir.path().join("config.json");
-    let record_path = dir.path().join("record.json");
-    let json = serde_json::to_vec(&config).expect("config serialises");
-    std::fs::write(&config_path, json).map_err(ProbeError::Temp)?;
-    let mut env: Vec<(String, String)> = scenario
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    // Unbuffered, so output printed just before a crash or a kill is not lost.
-    env.push(("PYTHONUNBUFFERED".into(), "1".into()));
-    let spec = child::Spec {
-        program: python.to_owned(),
-        args: probe_args("measure", &config_path, &record_path),
-        env,
-        timeout: scenario.timeout,
-        memory_limit: Some(scenario.memory_limit.0),
-        output_cap: OUTPUT_CAP,
-    };
-    let finished = child::run(&spec).map_err(|e| spawn_error(python, e))?;
-    let outcome = interpret(&finished, &record_path, scenario);
+    let (finished, record_path, _dir) = run_probe(
+        "measure",
+        &config,
+        scenario,
+        python,
+        workdir,
+        scenario.timeout,
+    )?;
+    let outcome = read_record(
+        &finished,
+        &record_path,
+        scenario.timeout,
+        scenario.memory_limit.0,
+    )
+    .and_then(|r| check_series(r, scenario.iterations));
     Ok(ProcessResult {
         outcome,
         output: finished.output.text(),
         output_bytes: finished.output.total(),
         elapsed: finished.elapsed,
     })
+}
+
+/// A measuring record must hold every sample of every series, blocks included.
+fn check_series(record: Record, iterations: u64) -> Result<Record, Fault> {
+    let want = chunks(iterations).len() + 1;
+    for (name, values) in &record.series {
+        if values.len() != want {
+            return Err(Fault::BadRecord(format!(
+                "series `{name}` has {} samples, expected {want}",
+                values.len()
+            )));
+        }
+    }
+    if !record.series.contains_key("blocks") {
+        return Err(Fault::BadRecord("no `blocks` series".into()));
+    }
+    Ok(record)
 }
 
 #[derive(Serialize)]
@@ -431,124 +522,16 @@ pub fn attribute(
             .map(|p| p.display().to_string())
             .collect(),
     };
-    let dir = tempfile::Builder::new()
-        .prefix("attr")
-        .tempdir_in(workdir)
-        .map_err(ProbeError::Temp)?;
-    let config_path = dir.path().join("config.json");
-    let record_path = dir.path().join("record.json");
-    std::fs::write(
-        &config_path,
-        serde_json::to_vec(&config).expect("serialises"),
+    // Tracing slows the body (and it runs twice): allow several times the timeout.
+    let timeout = scenario.timeout * 4;
+    let (finished, record_path, _dir) =
+        run_probe("attribute", &config, scenario, python, workdir, timeout)?;
+    Ok(
+        read_record(&finished, &record_path, timeout, scenario.memory_limit.0).and_then(|r| {
+            r.attribution
+                .ok_or_else(|| Fault::BadRecord("no attribution in the record".into()))
+        }),
     )
-    .map_err(ProbeError::Temp)?;
-    let mut env: Vec<(String, String)> = scenario
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    env.push(("PYTHONUNBUFFERED".into(), "1".into()));
-    let spec = child::Spec {
-        program: python.to_owned(),
-        args: probe_args("attribute", &config_path, &record_path),
-        env,
-        // Tracing slows the body: allow several times the scenario's own timeout.
-        timeout: scenario.timeout * 4,
-        memory_limit: Some(scenario.memory_limit.0),
-        output_cap: OUTPUT_CAP,
-    };
-    let finished = child::run(&spec).map_err(|e| spawn_error(python, e))?;
-    let limit = scenario.memory_limit.0;
-    let outcome = match finished.ending {
-        Ending::TimedOut => Err(Fault::TimedOut {
-            after: spec.timeout,
-        }),
-        Ending::MemoryLimit { rss } => Err(Fault::MemoryLimit {
-            rss: Some(rss),
-            limit,
-        }),
-        Ending::Cancelled => Err(Fault::Cancelled),
-        Ending::Signalled(signal) => Err(Fault::Crashed { signal }),
-        Ending::Exited(code) => match std::fs::read_to_string(&record_path) {
-            Err(_) => Err(Fault::ExitedWithoutRecord { code }),
-            Ok(text) => match serde_json::from_str::<Record>(&text) {
-                Err(e) => Err(Fault::BadRecord(e.to_string())),
-                Ok(r) => match (r.error, r.attribution) {
-                    (Some(e), _) => Err(Fault::Exception(e)),
-                    (None, Some(a)) => Ok(a),
-                    (None, None) => Err(Fault::BadRecord("no attribution in the record".into())),
-                },
-            },
-        },
-    };
-    Ok(outcome)
-}
-
-fn interpret(
-    finished: &Finished,
-    record_path: &Path,
-    scenario: &Scenario,
-) -> Result<Record, Fault> {
-    let limit = scenario.memory_limit.0;
-    match finished.ending {
-        Ending::TimedOut => {
-            return Err(Fault::TimedOut {
-                after: scenario.timeout,
-            })
-        }
-        Ending::MemoryLimit { rss } => {
-            return Err(Fault::MemoryLimit {
-                rss: Some(rss),
-                limit,
-            })
-        }
-        Ending::Cancelled => return Err(Fault::Cancelled),
-        Ending::Signalled(signal) => return Err(Fault::Crashed { signal }),
-        Ending::Exited(_) => {}
-    }
-    let text = match std::fs::read_to_string(record_path) {
-        Ok(t) => t,
-        Err(_) => {
-            let code = match finished.ending {
-                Ending::Exited(c) => c,
-                _ => -1,
-            };
-            return Err(Fault::ExitedWithoutRecord { code });
-        }
-    };
-    let record: Record =
-        serde_json::from_str(&text).map_err(|e| Fault::BadRecord(e.to_string()))?;
-    if record.format != 1 {
-        return Err(Fault::BadRecord(format!(
-            "unknown record format {}",
-            record.format
-        )));
-    }
-    if let Some(e) = &record.error {
-        if e.kind == "memory_limit" {
-            return Err(Fault::MemoryLimit { rss: None, limit });
-        }
-        return Err(Fault::Exception(e.clone()));
-    }
-    if record.status != "ok" {
-        return Err(Fault::BadRecord(format!(
-            "status `{}` without an error",
-            record.status
-        )));
-    }
-    let want = chunks(scenario.iterations).len() + 1;
-    for (name, values) in &record.series {
-        if values.len() != want {
-            return Err(Fault::BadRecord(format!(
-                "series `{name}` has {} samples, expected {want}",
-                values.len()
-            )));
-        }
-    }
-    if !record.series.contains_key("blocks") {
-        return Err(Fault::BadRecord("no `blocks` series".into()));
-    }
-    Ok(record)
 }
 
 fn spawn_error(python: &Path, e: SpawnError) -> ProbeError {
