@@ -325,6 +325,7 @@ fn prepare(sel: &Selection) -> Result<Prepared, Failure> {
         .prefix("memreg-")
         .tempdir()
         .map_err(|e| Failure::Probe(ProbeError::Temp(e)))?;
+    probe::install(workdir.path())?;
     let mut distinct: Vec<&PathBuf> = pythons.iter().collect();
     distinct.sort();
     distinct.dedup();

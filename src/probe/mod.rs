@@ -15,6 +15,25 @@ use std::time::Duration;
 
 pub const SOURCE: &str = include_str!("probe.py");
 
+/// Starts the probe: the code object the `check` process saved with marshal (keyed by
+/// the interpreter's bytecode tag), else `probe.py` compiled. Its frames are named
+/// `<string>`, which attribution leaves out.
+const BOOTSTRAP: &str = r#"import sys, marshal
+d = sys.argv[1]
+try:
+    with open(d + '/probe-' + str(sys.implementation.cache_tag) + '.bin', 'rb') as f:
+        __memreg_code__ = marshal.load(f)
+except (OSError, ValueError, EOFError, TypeError):
+    with open(d + '/probe.py', encoding='utf-8') as f:
+        __memreg_code__ = compile(f.read(), '<string>', 'exec')
+exec(__memreg_code__)
+"#;
+
+/// Writes the probe's source into memreg's private work directory, once per run.
+pub fn install(workdir: &Path) -> Result<(), ProbeError> {
+    std::fs::write(workdir.join("probe.py"), SOURCE).map_err(ProbeError::Temp)
+}
+
 /// Most samples taken in one process. The probe keeps sample indices below 257 (the
 /// cached small ints) so that counting samples allocates nothing.
 pub const MAX_SAMPLES: u64 = 200;
@@ -316,7 +335,7 @@ pub enum ProbeError {
     Check { python: String, detail: String },
 }
 
-fn probe_args(mode: &str, config: &Path, record: &Path) -> Vec<OsString> {
+fn probe_args(mode: &str, workdir: &Path, config: &Path, record: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     if mode == "check" {
         // Compiling needs no site-packages: -S skips `site` and every .pth import,
@@ -325,7 +344,8 @@ fn probe_args(mode: &str, config: &Path, record: &Path) -> Vec<OsString> {
     }
     args.extend([
         "-c".into(),
-        SOURCE.into(),
+        BOOTSTRAP.into(),
+        workdir.as_os_str().to_owned(),
         mode.into(),
         config.as_os_str().to_owned(),
         record.as_os_str().to_owned(),
@@ -364,7 +384,7 @@ fn run_probe(
     env.push(("PYTHONUNBUFFERED".into(), "1".into()));
     let spec = child::Spec {
         program: python.to_owned(),
-        args: probe_args(mode, &config_path, &record_path),
+        args: probe_args(mode, workdir, &config_path, &record_path),
         env,
         timeout,
         memory_limit: Some(scenario.memory_limit.0),
@@ -605,7 +625,7 @@ pub fn check(
     std::fs::write(&config_path, json).map_err(ProbeError::Temp)?;
     let spec = child::Spec {
         program: python.to_owned(),
-        args: probe_args("check", &config_path, &record_path),
+        args: probe_args("check", workdir, &config_path, &record_path),
         env: vec![],
         timeout: Duration::from_secs(120),
         memory_limit: None,
