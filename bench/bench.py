@@ -21,6 +21,7 @@ Prints Markdown tables; --out writes them to a file too.
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -270,7 +271,8 @@ def memray_time(py, setup, body, workdir):
 
 def timing(py, workdir, rounds=7):
     rows = [
-        "| body | bare Python (wall / CPU) | memreg (wall / CPU) | memreg / bare: wall | memreg / bare: CPU "
+        "| body | bare Python (wall / CPU) | memreg (wall / CPU) | memreg / bare: wall (rounds) "
+        "| memreg / bare: CPU (rounds) "
         "| pytest-memray (wall) | pytest-memray / bare |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -281,12 +283,56 @@ def timing(py, workdir, rounds=7):
             mem.append(memreg_time(setup, body, workdir))
         bw, bc = statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)
         mw, mc = statistics.median(m[0] for m in mem), statistics.median(m[1] for m in mem)
+        # The ratio of each interleaved round, to show how much the machine moved.
+        rw = [m[0] / b[0] for b, m in zip(bare, mem)]
+        rc = [m[1] / b[1] for b, m in zip(bare, mem)]
         r = memray_time(py, setup, body, workdir)  # once: it is slow
         ray = f"{r:.2f} s | {r / bw:.1f}x" if r is not None else f"> {MEMRAY_CAP} s | > {MEMRAY_CAP / bw:.0f}x"
         rows.append(
-            f"| {label} | {bw:.3f} s / {bc:.3f} s | {mw:.3f} s / {mc:.3f} s | {mw / bw:.2f}x | {mc / bc:.2f}x | {ray} |"
+            f"| {label} | {bw:.3f} s / {bc:.3f} s | {mw:.3f} s / {mc:.3f} s "
+            f"| {mw / bw:.2f}x ({min(rw):.2f}-{max(rw):.2f}) | {mc / bc:.2f}x ({min(rc):.2f}-{max(rc):.2f}) | {ray} |"
         )
         print(f"  timed {label}", file=sys.stderr)
+    return "\n".join(rows)
+
+
+def instructions(workdir, labels=("~1 us (list comp)", "~20 us (json)")):
+    """User-space instructions counted by valgrind's callgrind, all processes
+    included (memreg, its compile check and its probes): deterministic where wall and
+    CPU time on a shared machine move by tens of percent. Kernel work (process start,
+    page faults) is not counted."""
+    import glob
+
+    if not shutil.which("valgrind"):
+        return "valgrind not found: instruction counts skipped\n"
+
+    def count(cmd, tag):
+        for f in glob.glob(str(workdir / f"cg-{tag}.*")):
+            os.remove(f)
+        out = str(workdir / f"cg-{tag}.%p")
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={out}"] + cmd,
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        total = 0
+        for f in glob.glob(str(workdir / f"cg-{tag}.*")):
+            for line in open(f, errors="replace"):
+                if line.startswith("summary:"):
+                    total += int(line.split()[1])
+        return total
+
+    rows = ["| body | bare Python | memreg | memreg / bare |", "|---|---|---|---|"]
+    for label in labels:
+        setup, body = TIMED[label]
+        script = workdir / "bare.py"
+        script.write_text(f"{setup}\nfor _ in range({WARMUP + ITERATIONS}):\n{textwrap.indent(body, '    ')}\n")
+        bare = sum(count([sys.executable, str(script)], f"bare{i}") for i in range(PROCESSES))
+        scen = workdir / "timed.yaml"
+        write_scenarios(scen, {"timed": (setup, body)})
+        mem = count([str(MEMREG), "run", str(scen), "--jobs", "1", "--python", sys.executable,
+                     "--baselines", str(workdir / "none")], "memreg")
+        rows.append(f"| {label} | {bare / 1e9:.2f} G | {mem / 1e9:.2f} G | {mem / bare:.3f}x |")
+        print(f"  counted {label}", file=sys.stderr)
     return "\n".join(rows)
 
 
@@ -319,6 +365,9 @@ def main():
                 "pytest-memray: the same total iterations in one "
                 "`limit_leaks` test, timed once)\n",
                 timing(py, workdir),
+                "",
+                "## Instructions (valgrind callgrind, user space, every process; deterministic)\n",
+                instructions(workdir),
             ]
     text = "\n".join(parts) + "\n"
     print(text)
