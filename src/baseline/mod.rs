@@ -491,29 +491,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BaselineStore::new(dir.path());
         let path = store.path_for("x").unwrap();
-        std::fs::write(&path, "{not json").unwrap();
-        let e = store.load("x").unwrap_err().to_string();
-        assert!(e.contains("x.json: not a memreg baseline file"), "{e}");
-        std::fs::write(
-            &path,
-            r#"{"format": 99, "scenario": "x", "environments": {}}"#,
-        )
-        .unwrap();
-        let e = store.load("x").unwrap_err().to_string();
-        assert!(e.contains("x.json: baseline format 99"), "{e}");
-        std::fs::write(
-            &path,
-            r#"{"format": 1, "scenario": "y", "environments": {}}"#,
-        )
-        .unwrap();
-        let e = store.load("x").unwrap_err().to_string();
-        assert!(e.contains("holds scenario `y`, expected `x`"), "{e}");
-        std::fs::write(
-            &path,
-            r#"{"format": 1, "scenario": "x", "environments": {}, "extra": 1}"#,
-        )
-        .unwrap();
-        assert!(store.load("x").is_err(), "unknown fields are refused");
+        let cases = [
+            ("{not json", "x.json: not a memreg baseline file"),
+            (
+                r#"{"format": 99, "scenario": "x", "environments": {}}"#,
+                "x.json: baseline format 99",
+            ),
+            (
+                r#"{"format": 1, "scenario": "y", "environments": {}}"#,
+                "holds scenario `y`, expected `x`",
+            ),
+            (
+                r#"{"format": 1, "scenario": "x", "environments": {}, "extra": 1}"#,
+                "unknown field `extra`",
+            ),
+        ];
+        for (text, want) in cases {
+            std::fs::write(&path, text).unwrap();
+            let e = store.load("x").unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
         assert!(store.load("absent").unwrap().is_none());
     }
 
