@@ -278,21 +278,26 @@ def python_info():
     }
 
 
+def scenario_namespace(config):
+    """The scenario's globals: a real module registered in sys.modules, as code in a
+    script would have (dataclasses, pickle and typing look their classes' module up
+    there), with the scenario's pythonpath first on sys.path."""
+    import types
+
+    for p in config.get("pythonpath", []):
+        sys.path.insert(0, p)
+    module = types.ModuleType("__memreg_scenario__")
+    module.__builtins__ = builtins
+    sys.modules[module.__name__] = module
+    return module.__dict__
+
+
 def measure(config, record):
     notes = record["notes"]
     memory_limited = set_memory_limit(config.get("memory_limit"), notes)
     metrics = config["metrics"]
-    for p in config.get("pythonpath", []):
-        sys.path.insert(0, p)
+    ns = scenario_namespace(config)
     phase = Phase()
-    # The scenario runs in a real, registered module, as code in a script would:
-    # dataclasses, pickle and typing look their classes' module up in sys.modules.
-    import types
-
-    module = types.ModuleType("__memreg_scenario__")
-    module.__builtins__ = builtins
-    sys.modules[module.__name__] = module
-    ns = module.__dict__
     try:
         phase.name = "setup"
         setup = compile_part(config["setup"]) if config.get("setup") else None
@@ -444,14 +449,7 @@ def attribute(config, record):
 
     frames = config["frames"]
     n = config["iterations"]
-    for p in config.get("pythonpath", []):
-        sys.path.insert(0, p)
-    import types
-
-    module = types.ModuleType("__memreg_scenario__")
-    module.__builtins__ = builtins
-    sys.modules[module.__name__] = module
-    ns = module.__dict__
+    ns = scenario_namespace(config)
     phase = Phase()
     try:
         phase.name = "setup"

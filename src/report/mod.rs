@@ -142,6 +142,17 @@ impl Outcome {
         }
         notes.sort();
         notes.dedup();
+        // Each successful process's figures, computed once (a Theil-Sen fit each).
+        let per_process: Vec<Option<std::collections::BTreeMap<crate::figures::Figure, i64>>> =
+            results
+                .iter()
+                .map(|r| {
+                    r.outcome
+                        .as_ref()
+                        .ok()
+                        .map(|rec| crate::figures::of_record(rec, scenario.iterations))
+                })
+                .collect();
         let explaining = results
             .iter()
             .find(|r| r.outcome.is_err())
@@ -167,10 +178,7 @@ impl Outcome {
                 .map(|r| r.output.clone())
                 .filter(|o| !o.is_empty()),
             notes,
-            figures: records
-                .iter()
-                .map(|r| crate::figures::of_record(r, scenario.iterations))
-                .collect(),
+            figures: per_process.iter().flatten().cloned().collect(),
             baseline: None,
             attribution: None,
             process_details: results
@@ -193,11 +201,10 @@ impl Outcome {
                         timing: rec.map(|r| r.timing.clone()),
                         peak_rss: rec.and_then(|r| r.peak_rss),
                         series: rec.map(|r| r.series.clone()).unwrap_or_default(),
-                        figures: rec
-                            .map(|r| crate::figures::of_record(r, scenario.iterations))
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(k, v)| (k.key().to_owned(), v))
+                        figures: per_process[i]
+                            .iter()
+                            .flatten()
+                            .map(|(k, v)| (k.key().to_owned(), *v))
                             .collect(),
                     }
                 })
