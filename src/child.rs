@@ -2,7 +2,7 @@
 //! (so a timeout reaches grandchildren too), stdin closed, stdout and stderr merged
 //! into one bounded capture, a deadline, a memory watch, and no orphans left behind.
 //!
-//! Why not `duct`: its `kill()` does not reach grandchildren (MEASURING.md section 6),
+//! Why not `duct`: its `kill()` does not reach grandchildren (docs/measuring.md §9),
 //! and its capture keeps all output in memory; std's `Command::process_group` and
 //! `std::io::pipe` do what is needed with one reader thread.
 

@@ -2,13 +2,13 @@
 //! the measured iterations, its peak, and its growth per iteration. Baselines store
 //! and compare these. All are integers, so stored values round-trip exactly.
 
-use crate::probe::{sample_positions, Record};
-use crate::verdict::process_growth;
-use serde::{Deserialize, Serialize};
+use crate::growth::process_growth;
+use crate::probe::Measurement;
+use crate::scenario::Metric;
+use crate::schedule;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Figure {
     /// Live Python blocks after the measured iterations, minus those before setup.
     HeldBlocks,
@@ -66,41 +66,31 @@ impl Figure {
     pub fn is_growth(self) -> bool {
         matches!(self, Figure::GrowthBlocks | Figure::GrowthNative)
     }
-
-    /// A value for people: `1.2 MiB`, `340 blocks`, `8.3 B/it`.
-    pub fn format(self, value: f64) -> String {
-        match self {
-            Figure::HeldBlocks => format!("{value:.0} blocks"),
-            Figure::GrowthBlocks => format!("{:.3} blk/it", value / 1000.0),
-            Figure::GrowthNative => format!("{}/it", crate::units::format_bytes(value / 1000.0)),
-            _ => crate::units::format_bytes(value),
-        }
-    }
 }
 
 /// One process's figures. Figures whose counter was not read are absent.
-pub fn of_record(record: &Record, iterations: u64) -> BTreeMap<Figure, i64> {
+pub fn of_measurement(m: &Measurement, iterations: u64) -> BTreeMap<Figure, i64> {
     let mut out = BTreeMap::new();
-    let positions = sample_positions(iterations);
-    let last = |key: &str| record.series.get(key).and_then(|v| v.last().copied());
-    if let (Some(end), Some(start)) = (last("blocks"), record.start.blocks) {
+    let positions = schedule::positions(iterations);
+    let last = |metric: Metric| m.series.get(&metric).and_then(|v| v.last().copied());
+    if let (Some(end), Some(start)) = (last(Metric::Blocks), m.start.blocks) {
         out.insert(Figure::HeldBlocks, end - start);
     }
-    if let (Some(end), Some(start)) = (last("native"), record.start.native) {
+    if let (Some(end), Some(start)) = (last(Metric::Native), m.start.native) {
         out.insert(Figure::HeldNative, end - start);
     }
-    if let Some(p) = record.peak_rss {
+    if let Some(p) = m.peak_rss {
         out.insert(Figure::PeakRss, p as i64);
     }
-    if let Some(p) = record.tracemalloc_peak {
+    if let Some(p) = m.tracemalloc_peak {
         out.insert(Figure::TracemallocPeak, p as i64);
     }
-    for (figure, key) in [
-        (Figure::GrowthBlocks, "blocks"),
-        (Figure::GrowthNative, "native"),
+    for (figure, metric) in [
+        (Figure::GrowthBlocks, Metric::Blocks),
+        (Figure::GrowthNative, Metric::Native),
     ] {
-        if let Some(values) = record.series.get(key) {
-            let (slope, _) = process_growth(&positions, values, 0.0);
+        if let Some(values) = m.series.get(&metric) {
+            let slope = process_growth(&positions, values, 0.0).slope;
             out.insert(figure, (slope * 1000.0).round() as i64);
         }
     }

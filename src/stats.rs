@@ -2,8 +2,8 @@
 //! noisy ones: medians, the Theil-Sen slope, and the one-sided sign test.
 //!
 //! No t-tests: many memory counters are exact, t statistics are NaN or infinite on
-//! zero variance, and samples inside one process are autocorrelated (MEASURING.md
-//! section 5). The independent replicate is a fresh process; across processes we use
+//! zero variance, and samples inside one process are autocorrelated
+//! (docs/statistics.md §5). The independent replicate is a fresh process; across processes we use
 //! the sign test, the rule behind CPython's `-R` leak hunter.
 
 /// Median of the values (mean of the middle two for an even count). NaN if empty.
@@ -91,7 +91,7 @@ pub struct MannWhitney {
 /// Mann-Whitney U test of `x` against `y`, both one-sided p-values.
 ///
 /// Written here rather than taken from statrs: statrs 0.19.1's exact path returned
-/// inverted one-sided p-values (MEASURING.md section 5). Checked against scipy's
+/// inverted one-sided p-values (docs/measuring.md §10). Checked against scipy's
 /// documented examples in the tests below.
 pub fn mann_whitney(x: &[f64], y: &[f64]) -> MannWhitney {
     let (m, n) = (x.len(), y.len());
@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn mann_whitney_one_sided_direction_is_right() {
-        // MEASURING.md s5: five clearly larger values vs five baseline values must give
+        // docs/measuring.md §10: five clearly larger values vs five baseline values must give
         // p = 1/252 = 0.00397 (exact) for "greater"; statrs 0.19.1 gave 0.996.
         let x = [110.0, 111.0, 112.0, 113.0, 114.0];
         let y = [100.0, 101.0, 102.0, 103.0, 104.0];

@@ -4,9 +4,11 @@
 //! against a floor. Noisy ones need both a significant one-sided Mann-Whitney U test
 //! at alpha *and* a Hodges-Lehmann shift beyond the floor (criterion's rule: a
 //! verdict needs both significance and an effect beyond the noise band). The floor is
-//! the larger of the absolute and the relative threshold.
+//! the larger of the absolute and the relative threshold (docs/statistics.md
+//! §6-§9).
 
 use crate::figures::Figure;
+use crate::scenario::{Floors, MIN_BLOCK_BYTES};
 use crate::stats::{hodges_lehmann, mann_whitney, median, min_mann_whitney_p};
 use serde::{Deserialize, Serialize};
 
@@ -22,57 +24,39 @@ pub enum Kind {
     Noisy,
 }
 
-/// How far a figure may move before it counts as a change.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Floors {
-    /// Fraction of the stored median, e.g. 0.10.
-    pub relative: f64,
-    /// Bytes; blocks are held to a 16th of it (the smallest pymalloc block), growth
-    /// per 1000 iterations to what would add up to it over the measured window.
-    pub absolute: f64,
-}
-
-impl Default for Floors {
-    fn default() -> Self {
-        Floors {
-            relative: 0.10,
-            absolute: 64.0 * 1024.0,
-        }
+/// The smallest change of `figure` (in its stored unit) that counts. The relative
+/// part is taken of the smaller median, so the rule is symmetric: swapping old and
+/// new swaps regressed and improved.
+pub fn floor(
+    floors: &Floors,
+    figure: Figure,
+    old_median: f64,
+    new_median: f64,
+    iterations: u64,
+) -> f64 {
+    let mut abs = floors.absolute;
+    if figure.is_blocks() {
+        abs /= MIN_BLOCK_BYTES;
     }
-}
-
-impl Floors {
-    /// The smallest change of `figure` (in its stored unit) that counts. The relative
-    /// part is taken of the smaller median, so the rule is symmetric: swapping old
-    /// and new swaps regressed and improved.
-    pub fn floor(&self, figure: Figure, old_median: f64, new_median: f64, iterations: u64) -> f64 {
-        let mut abs = self.absolute;
-        if figure.is_blocks() {
-            abs /= crate::verdict::MIN_BLOCK_BYTES;
-        }
-        if figure.is_growth() {
-            abs = abs / iterations.max(1) as f64 * 1000.0;
-        }
-        abs.max(self.relative * old_median.abs().min(new_median.abs()))
+    if figure.is_growth() {
+        abs = abs / iterations.max(1) as f64 * 1000.0;
     }
+    abs.max(floors.relative * old_median.abs().min(new_median.abs()))
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "status", content = "reason")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     Regressed,
     Improved,
     Unchanged,
     /// A change beyond the floor that too few processes cannot make significant.
-    Inconclusive(String),
+    Inconclusive,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct FigureComparison {
     pub figure: Figure,
     pub kind: Kind,
-    /// Why the figure was compared as it was, when that is worth saying.
-    pub note: Option<String>,
     pub old: Vec<i64>,
     pub new: Vec<i64>,
     pub old_median: f64,
@@ -93,35 +77,10 @@ impl FigureComparison {
         (self.old_median != 0.0).then(|| self.change / self.old_median.abs() * 100.0)
     }
 
-    /// `held_native: 1.2 MiB -> 1.6 MiB (+31.0%, 95% CI +30.1%..+32.0%, p=0.004, n=5/5)`
-    pub fn describe(&self) -> String {
-        let f = self.figure;
-        let pct = |v: f64| {
-            if self.old_median != 0.0 {
-                format!("{:+.1}%", v / self.old_median.abs() * 100.0)
-            } else {
-                format!("{:+}", f.format(v))
-            }
-        };
-        let mut s = format!(
-            "{}: {} -> {} ({}",
-            f.key(),
-            f.format(self.old_median),
-            f.format(self.new_median),
-            pct(self.change)
-        );
-        if let Some((lo, hi)) = self.interval {
-            s.push_str(&format!(", 95% CI {}..{}", pct(lo), pct(hi)));
-        }
-        match self.p_value {
-            Some(p) => s.push_str(&format!(", p={p:.4}")),
-            None => s.push_str(", exact"),
-        }
-        s.push_str(&format!(", n={}/{})", self.old.len(), self.new.len()));
-        if let Some(n) = &self.note {
-            s.push_str(&format!(" [{n}]"));
-        }
-        s
+    /// Whether the baseline's values were identical (a figure compared as noisy
+    /// only because it varies now).
+    pub fn exact_before(&self) -> bool {
+        all_equal(&self.old)
     }
 }
 
@@ -139,11 +98,10 @@ pub fn compare(
     let of = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let (oldf, newf) = (of(old), of(new));
     let (old_median, new_median) = (median(&oldf), median(&newf));
-    let floor = floors.floor(figure, old_median, new_median, iterations);
+    let floor = floor(floors, figure, old_median, new_median, iterations);
     let mut out = FigureComparison {
         figure,
         kind: Kind::Exact,
-        note: None,
         old: old.to_vec(),
         new: new.to_vec(),
         old_median,
@@ -165,11 +123,6 @@ pub fn compare(
         return out;
     }
     out.kind = Kind::Noisy;
-    out.note = Some(if all_equal(old) {
-        "exact in the baseline, varies now: compared as noisy".into()
-    } else {
-        "varies between processes: compared as noisy".into()
-    });
     let mw = mann_whitney(&newf, &oldf);
     let (est, interval) = hodges_lehmann(&newf, &oldf, 0.95);
     out.change = est;
@@ -181,11 +134,7 @@ pub fn compare(
     } else if mw.p_less <= ALPHA && -est > floor {
         Change::Improved
     } else if est.abs() > floor && min_mann_whitney_p(new.len(), old.len()) > ALPHA {
-        Change::Inconclusive(format!(
-            "{} and {} processes cannot reach p <= {ALPHA} (5 and 5 can)",
-            old.len(),
-            new.len()
-        ))
+        Change::Inconclusive
     } else {
         Change::Unchanged
     };
@@ -212,7 +161,7 @@ mod tests {
             &floors(),
             2000,
         );
-        assert_eq!((c.kind, c.status.clone()), (Kind::Exact, Change::Regressed));
+        assert_eq!((c.kind, c.status), (Kind::Exact, Change::Regressed));
         assert_eq!(c.change_percent(), Some(30.0));
         let c = compare(
             Figure::HeldNative,
@@ -284,7 +233,7 @@ mod tests {
             &floors(),
             2000,
         );
-        assert!(matches!(c.status, Change::Inconclusive(_)), "{c:?}");
+        assert!(matches!(c.status, Change::Inconclusive), "{c:?}");
     }
 
     #[test]
@@ -297,7 +246,7 @@ mod tests {
             2000,
         );
         assert_eq!(c.kind, Kind::Noisy);
-        assert!(c.note.unwrap().contains("noisy"));
+        assert!(!c.exact_before());
         assert_eq!(c.status, Change::Unchanged);
     }
 
@@ -307,15 +256,15 @@ mod tests {
             relative: 0.0,
             absolute: 1600.0,
         };
-        assert_eq!(f.floor(Figure::HeldNative, 0.0, 0.0, 2000), 1600.0);
-        assert_eq!(f.floor(Figure::HeldBlocks, 0.0, 0.0, 2000), 100.0);
-        assert_eq!(f.floor(Figure::GrowthNative, 0.0, 0.0, 2000), 800.0);
+        assert_eq!(floor(&f, Figure::HeldNative, 0.0, 0.0, 2000), 1600.0);
+        assert_eq!(floor(&f, Figure::HeldBlocks, 0.0, 0.0, 2000), 100.0);
+        assert_eq!(floor(&f, Figure::GrowthNative, 0.0, 0.0, 2000), 800.0);
         let r = Floors {
             relative: 0.1,
             absolute: 0.0,
         };
-        assert_eq!(r.floor(Figure::HeldNative, 1000.0, 2000.0, 2000), 100.0);
-        assert_eq!(r.floor(Figure::HeldNative, 2000.0, 1000.0, 2000), 100.0);
+        assert_eq!(floor(&r, Figure::HeldNative, 1000.0, 2000.0, 2000), 100.0);
+        assert_eq!(floor(&r, Figure::HeldNative, 2000.0, 1000.0, 2000), 100.0);
     }
 
     /// Deterministic pseudo-random samples (xorshift), so failures reproduce.

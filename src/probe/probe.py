@@ -6,7 +6,7 @@
 #
 #   python -c BOOTSTRAP WORKDIR measure|attribute|check CONFIG.json RECORD.json
 #
-# The measuring loop must not measure itself (MEASURING.md section 1): storage for
+# The measuring loop must not measure itself (docs/measuring.md §1): storage for
 # samples is allocated before measuring, no Python object made for a sample outlives
 # it, and the probe's own live locals are the same at every read. Sample indices stay
 # below 257 so they are CPython's cached small ints, never new blocks.
@@ -78,7 +78,7 @@ def error_record(exc, phase, memory_limited):
 
 
 def native_heap_reader(notes):
-    """A function returning bytes in use by the C allocator, or None.
+    """A function returning bytes in use by the C allocator, or None (docs/measuring.md §3).
 
     glibc: mallinfo2() uordblks + hblkhd (heap in use plus mmapped chunks).
     macOS: malloc_zone_statistics(NULL) size_in_use.
@@ -155,7 +155,7 @@ def rss_reader(notes):
 
 
 def reset_peak():
-    """Reset VmHWM so the peak covers the measured phase only (Linux)."""
+    """Reset VmHWM so the peak covers the measured phase only (Linux; docs/measuring.md §4)."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -355,7 +355,7 @@ def measure(config, record):
             if reader is not None:
                 reader()
         collect()
-        gc.freeze()  # setup's objects leave the collector's view: collect() is cheap
+        gc.freeze()  # setup's objects leave the collector's view: collect() is cheap (docs/measuring.md §2)
         peak_scope = reset_peak()
         s = 0
         t0 = clock()

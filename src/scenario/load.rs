@@ -101,6 +101,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// The scenarios under the given paths (see [`discover`]), read and validated; on
+/// any problem, all of them.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
+    load_all(&discover(paths)?)
+}
+
 /// Reads, parses and validates every file; on any problem returns all of them.
 pub fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
     let mut scenarios = Vec::new();
@@ -260,9 +266,9 @@ fn build(
         expect: raw.expect.unwrap_or_default(),
         metrics,
         regression: {
-            let d = crate::baseline::compare::Floors::default();
+            let d = super::Floors::default();
             let r = raw.regression;
-            crate::baseline::compare::Floors {
+            super::Floors {
                 relative: r
                     .as_ref()
                     .and_then(|r| r.relative.as_ref())

@@ -8,8 +8,8 @@ mod load;
 mod locate;
 mod schema;
 
-pub use load::{discover, load_all, LoadError};
-pub use schema::{Expect, Metric};
+pub use load::{discover, load, load_all, LoadError};
+pub use schema::{Expect, Metric, MIN_BLOCK_BYTES};
 
 use crate::units::Bytes;
 use std::collections::BTreeMap;
@@ -63,9 +63,28 @@ pub struct Scenario {
     pub expect: Expect,
     pub metrics: Vec<Metric>,
     /// Floors for baseline comparison.
-    pub regression: crate::baseline::compare::Floors,
+    pub regression: Floors,
     /// Traceback depth and number of sites/types shown when explaining a failure.
     pub attribution: AttributionSettings,
+}
+
+/// `regression:`: how far a baseline figure may move before it counts as a change.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Floors {
+    /// Fraction of the smaller of the two medians, e.g. 0.10.
+    pub relative: f64,
+    /// Bytes; blocks are held to a 16th of it (the smallest pymalloc block), growth
+    /// per 1000 iterations to what would add up to it over the measured window.
+    pub absolute: f64,
+}
+
+impl Default for Floors {
+    fn default() -> Self {
+        Floors {
+            relative: 0.10,
+            absolute: 64.0 * 1024.0,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -101,6 +101,10 @@ pub enum Expect {
     Leak,
 }
 
+/// The smallest pymalloc block is 16 bytes, so N blocks are at least 16*N bytes: a
+/// byte amount is held to a block count by dividing by this.
+pub const MIN_BLOCK_BYTES: f64 = 16.0;
+
 /// A counter the probe reads. Peak RSS is always recorded; these are the series.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,

@@ -2,10 +2,10 @@
 //! table of all scenarios, details only for what did not pass, under 1 MiB whatever
 //! the suite size (GitHub refuses larger step summaries).
 
-use super::console::detail_lines;
-use super::{Outcome, RunReport};
-use crate::units::format_duration;
-use crate::verdict::{format_growth, Check};
+use crate::report::prose;
+use crate::report::{BaselineResult, Change, Check, Metric, Outcome, RunReport};
+use crate::text::{capped, html_escape, printable};
+use crate::units::{format_bytes, format_duration};
 use std::io::Write;
 
 /// GitHub's step-summary limit is 1 MiB; stay well under it.
@@ -25,24 +25,19 @@ fn icon(c: Check) -> &'static str {
     }
 }
 
-fn growth(o: &Outcome, key: &str) -> String {
-    o.analysis
-        .counters
-        .iter()
-        .find(|c| c.metric.key() == key)
-        .map_or("-".into(), |c| format_growth(c.metric, c.median))
+fn growth(o: &Outcome, metric: Metric) -> String {
+    o.counter(metric)
+        .map_or("-".into(), |c| prose::growth(c.metric, c.median))
 }
 
 fn baseline(o: &Outcome) -> String {
-    use crate::baseline::compare::Change;
-    use crate::baseline::BaselineResult;
     match &o.baseline {
         None => "-".into(),
         Some(BaselineResult::Missing { .. }) => "none".into(),
         Some(BaselineResult::SettingsDiffer { .. }) => "not comparable".into(),
         Some(b) => {
-            let reg = b.with(|c| c == &Change::Regressed);
-            let imp = b.with(|c| c == &Change::Improved);
+            let reg = b.with(Change::Regressed);
+            let imp = b.with(Change::Improved);
             if let Some(f) = reg.first() {
                 format!(
                     "regressed {} {:+.1}%",
@@ -82,14 +77,12 @@ pub fn render(run: &RunReport) -> String {
             "| {} | {} | {} | {} | {} | {} | {} |\n",
             icon(status),
             cell(&o.name),
-            growth(o, "blocks"),
-            growth(o, "native"),
-            o.peak_rss
-                .map_or("-".into(), |p| crate::units::format_bytes(p.median)),
+            growth(o, Metric::Blocks),
+            growth(o, Metric::Native),
+            o.peak_rss.map_or("-".into(), |p| format_bytes(p.median)),
             cell(&baseline(o)),
             cell(
-                o.analysis
-                    .summary
+                prose::summary(o)
                     .as_deref()
                     .filter(|_| status != Check::Passed)
                     .unwrap_or("ok")
@@ -112,16 +105,16 @@ pub fn render(run: &RunReport) -> String {
         .collect();
     let mut skipped = 0;
     for o in &troubled {
-        let mut body = detail_lines(o).join("\n");
+        let mut body = prose::detail_lines(o).join("\n");
         if body.len() > DETAIL_CAP {
-            body = super::capped(&body, DETAIL_CAP);
+            body = capped(&body, DETAIL_CAP);
         }
         let section = format!(
             "\n<details><summary>{} {} ({})</summary>\n\n```text\n{}\n```\n</details>\n",
             icon(o.status()),
             html_escape(&o.name),
             html_escape(&o.file.display().to_string()),
-            super::printable(&body).replace("```", "'''")
+            printable(&body).replace("```", "'''")
         );
         if out.len() + section.len() > BUDGET {
             skipped += 1;
@@ -135,12 +128,6 @@ pub fn render(run: &RunReport) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 pub fn write(w: &mut dyn Write, run: &RunReport) -> std::io::Result<()> {
     w.write_all(render(run).as_bytes())
 }
@@ -148,30 +135,21 @@ pub fn write(w: &mut dyn Write, run: &RunReport) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{ProcessResult, Record};
+    use crate::runner::fake;
     use std::time::Duration;
 
     fn outcome(dir: &std::path::Path, name: &str, leaky: bool) -> Outcome {
         let path = dir.join(format!("{name}.yaml"));
         std::fs::write(&path, format!("name: {name}\nrun: pass\niterations: 16\n")).unwrap();
         let s = crate::scenario::load_all(&[path]).unwrap().remove(0);
-        let n = crate::probe::chunks(16).len() + 1;
-        let blocks: Vec<i64> = (0..n as i64)
-            .map(|i| if leaky { 100 + 10 * i } else { 100 })
-            .collect();
-        let record: Record = serde_json::from_value(serde_json::json!({
-            "format": 1, "status": "ok",
-            "python": {"implementation": "cpython", "version": "3.11.7", "executable": "python3"},
-            "series": {"blocks": blocks}, "peak_rss": 1000000, "peak_scope": "measured",
-            "tracemalloc_peak": null, "error": null, "attribution": null,
-        }))
-        .unwrap();
-        let result = ProcessResult {
-            outcome: Ok(record),
-            output: "line of output\n".repeat(5000),
-            output_bytes: 75_000,
-            elapsed: Duration::from_millis(10),
-        };
+        let mut result = fake::process(fake::measurement(
+            16,
+            if leaky { 10.0 } else { 0.0 },
+            0.0,
+            0,
+        ));
+        result.output = "line of output\n".repeat(5000);
+        result.output_bytes = 75_000;
         Outcome::build(&s, &vec![result; 5])
     }
 

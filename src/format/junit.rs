@@ -3,13 +3,12 @@
 //! one-line message is repeated as the body's first line; a crash, timeout or memory
 //! limit is an `<error>`. Output is kept only for cases that did not pass, capped and
 //! stripped of control characters (XML 1.0 cannot carry NUL even escaped); quick-junit
-//! escapes the rest (`]]>`, `<`, `&`), which `junit-report` did not (MEASURING.md s8).
+//! escapes the rest (`]]>`, `<`, `&`), which `junit-report` did not
+//! (docs/measuring.md §10).
 
-use super::console::detail_lines;
-use super::{capped, printable, Outcome, RunReport};
-use crate::baseline::compare::Change;
-use crate::baseline::BaselineResult;
-use crate::verdict::{Check, Verdict};
+use crate::report::prose;
+use crate::report::{BaselineResult, Change, Check, Outcome, RunReport, Verdict};
+use crate::text::{capped, printable};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -46,7 +45,7 @@ fn test_case(o: &Outcome) -> TestCase {
         Check::Inconclusive => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(one_line(
-                o.analysis.summary.as_deref().unwrap_or("inconclusive"),
+                prose::summary(o).as_deref().unwrap_or("inconclusive"),
             ));
             s
         }
@@ -57,8 +56,8 @@ fn test_case(o: &Outcome) -> TestCase {
                 NonSuccessKind::Error
             };
             let mut s = TestCaseStatus::non_success(kind);
-            let message = one_line(o.analysis.summary.as_deref().unwrap_or("failed"));
-            let mut body = detail_lines(o);
+            let message = one_line(prose::summary(o).as_deref().unwrap_or("failed"));
+            let mut body = prose::detail_lines(o);
             if body.first() != Some(&message) {
                 body.insert(0, message.clone());
             }
@@ -69,7 +68,7 @@ fn test_case(o: &Outcome) -> TestCase {
                 _ => o
                     .faults
                     .first()
-                    .map_or("error", |(_, f)| f.kind())
+                    .map_or("error", |(_, f)| f.kind().as_str())
                     .to_owned(),
             });
             s.set_description(printable(&body.join("\n")));
@@ -146,7 +145,7 @@ fn baseline_cases(o: &Outcome) -> Vec<TestCase> {
                 let status = match &f.status {
                     Change::Regressed => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        let line = format!("regression: {}", f.describe());
+                        let line = format!("regression: {}", prose::describe(f));
                         s.set_message(line.clone());
                         s.set_type("regression");
                         s.set_description(format!(
@@ -155,9 +154,13 @@ fn baseline_cases(o: &Outcome) -> Vec<TestCase> {
                         ));
                         s
                     }
-                    Change::Inconclusive(reason) => {
+                    Change::Inconclusive => {
                         let mut s = TestCaseStatus::skipped();
-                        s.set_message(format!("inconclusive: {reason}: {}", f.describe()));
+                        s.set_message(format!(
+                            "inconclusive: {}: {}",
+                            prose::inconclusive_change(f).unwrap_or_default(),
+                            prose::describe(f)
+                        ));
                         s
                     }
                     Change::Improved | Change::Unchanged => TestCaseStatus::success(),
@@ -176,18 +179,18 @@ fn baseline_cases(o: &Outcome) -> Vec<TestCase> {
                     format!("{:?}", f.kind).to_lowercase(),
                 ));
                 if f.status == Change::Improved {
-                    c.add_property(Property::new("baseline.improved", f.describe()));
+                    c.add_property(Property::new("baseline.improved", prose::describe(f)));
                 }
                 cases.push(c);
             }
         }
         Some(b) if b.failed() => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(b.summary());
+            let summary = prose::baseline_summary(o, b);
+            s.set_message(summary.clone());
             s.set_type("baseline");
             s.set_description(format!(
-                "{}\nrecord one with: memreg baseline update",
-                b.summary()
+                "{summary}\nrecord one with: memreg baseline update"
             ));
             cases.push(new_case(format!("{} :: baseline", o.name), s));
         }

@@ -1,12 +1,13 @@
 //! The terminal table: one row per scenario, then details for what did not pass,
 //! then a one-line summary. Colour only when asked (a terminal without NO_COLOR).
 
-use super::{capped, printable, Outcome, RunReport, Spread};
-use crate::baseline::compare::Change;
-use crate::baseline::BaselineResult;
-use crate::scenario::{Expect, Metric};
+use crate::report::prose;
+use crate::report::{
+    BaselineResult, Change, Check, CounterVerdict, Expect, Metric, Outcome, RunReport, Spread,
+    Verdict, DEFAULT_METRICS,
+};
+use crate::text::{capped, printable};
 use crate::units::{format_bytes, format_duration};
-use crate::verdict::{format_growth, leak_line, Check, CounterVerdict, Verdict};
 use std::io::{self, Write};
 
 const SHOWN_OUTPUT: usize = 8 * 1024;
@@ -56,9 +57,9 @@ fn result_label(o: &Outcome) -> (String, Check) {
         (Verdict::Leak, _, _) => "LEAK".to_owned(),
         (Verdict::Clean, Expect::Leak, _) => "FAIL (no leak)".to_owned(),
         (Verdict::Clean, _, _) => "ok".to_owned(),
-        (Verdict::Inconclusive { .. }, _, _) => "inconclusive".to_owned(),
+        (Verdict::Inconclusive, _, _) => "inconclusive".to_owned(),
         (Verdict::Error, _, _) => match o.faults.first() {
-            Some((_, f)) => format!("ERROR {}", f.kind()),
+            Some((_, f)) => format!("ERROR {}", f.kind().as_str()),
             None => "ERROR".to_owned(),
         },
     };
@@ -67,7 +68,7 @@ fn result_label(o: &Outcome) -> (String, Check) {
 
 fn growth_cell(c: Option<&CounterVerdict>) -> String {
     let Some(c) = c else { return "-".to_owned() };
-    let med = format_growth(c.metric, c.median);
+    let med = prose::growth(c.metric, c.median);
     if c.min == c.max {
         med
     } else {
@@ -110,7 +111,7 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
             .flat_map(|o| o.analysis.counters.iter().map(|c| c.metric))
             .collect();
         if m.is_empty() {
-            m = crate::scenario::defaults::METRICS.to_vec();
+            m = DEFAULT_METRICS.to_vec();
         }
         m.sort();
         m.dedup();
@@ -132,9 +133,7 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
     for o in &report.outcomes {
         let mut row = vec![o.name.clone()];
         for m in &metrics {
-            row.push(growth_cell(
-                o.analysis.counters.iter().find(|c| c.metric == *m),
-            ));
+            row.push(growth_cell(o.counter(*m)));
         }
         row.push(spread_bytes(o.peak_rss));
         row.push(time_cell(o.time_per_iteration));
@@ -194,10 +193,10 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
         .iter()
         .flat_map(|o| {
             let b = o.baseline.as_ref();
-            b.map(|b| b.with(|c| c == &Change::Improved))
+            b.map(|b| b.with(Change::Improved))
                 .unwrap_or_default()
                 .into_iter()
-                .map(move |c| (o, c.describe()))
+                .map(move |c| (o, prose::describe(c)))
         })
         .collect();
     if !improved.is_empty() {
@@ -238,8 +237,8 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
             ))
         )?;
     }
-    let notes: Vec<&String> = {
-        let mut n: Vec<&String> = report.outcomes.iter().flat_map(|o| &o.notes).collect();
+    let notes: Vec<String> = {
+        let mut n: Vec<String> = report.outcomes.iter().flat_map(prose::notes).collect();
         n.sort();
         n.dedup();
         n
@@ -266,7 +265,7 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
         format_duration(report.elapsed)
     );
     writeln!(w)?;
-    let summary = if report.exit_code() == 0 {
+    let summary = if report.passed() {
         style.green(&summary)
     } else {
         style.red(&summary)
@@ -284,7 +283,7 @@ fn baseline_cell(b: Option<&BaselineResult>) -> String {
         BaselineResult::Missing { .. } => "none".into(),
         BaselineResult::SettingsDiffer { .. } => "not comparable".into(),
         BaselineResult::Compared { .. } => {
-            let pick = |want: fn(&Change) -> bool, label: &str| -> Option<String> {
+            let pick = |want: Change, label: &str| -> Option<String> {
                 let found = b.with(want);
                 let first = found.first()?;
                 let pct = first
@@ -297,164 +296,16 @@ fn baseline_cell(b: Option<&BaselineResult>) -> String {
                 };
                 Some(format!("{label} {}{pct}{more}", first.figure.key()))
             };
-            pick(|c| c == &Change::Regressed, "REGRESSED")
-                .or_else(|| pick(|c| matches!(c, Change::Inconclusive(_)), "inconclusive"))
-                .or_else(|| pick(|c| c == &Change::Improved, "improved"))
+            pick(Change::Regressed, "REGRESSED")
+                .or_else(|| pick(Change::Inconclusive, "inconclusive"))
+                .or_else(|| pick(Change::Improved, "improved"))
                 .unwrap_or_else(|| "ok".into())
         }
     }
 }
 
-/// The lines that explain one scenario's failure; shared with the JUnit body.
-pub fn detail_lines(o: &Outcome) -> Vec<String> {
-    let mut lines = baseline_lines(o);
-    lines.extend(leak_detail_lines(o));
-    lines.extend(attribution_lines(o));
-    lines
-}
-
-/// Where the memory comes from: allocation sites with a short traceback, growing
-/// object types, and native growth no Python site accounts for.
-pub fn attribution_lines(o: &Outcome) -> Vec<String> {
-    let mut lines = Vec::new();
-    match &o.attribution {
-        None => return lines,
-        Some(Err(e)) => {
-            lines.push(format!("  where: attribution failed: {e}"));
-            return lines;
-        }
-        Some(Ok(a)) => {
-            lines.push(format!(
-                "  where (tracemalloc over {} iterations, {} frames):",
-                a.iterations, a.frames
-            ));
-            if a.sites.is_empty() {
-                lines.push("    no Python allocation site kept memory".into());
-            }
-            for site in &a.sites {
-                lines.push(format!(
-                    "    {}:{}  +{}/it, {:+.2} blocks/it",
-                    site.file,
-                    site.line,
-                    format_bytes(site.bytes_per_iteration),
-                    site.blocks_per_iteration
-                ));
-                lines.extend(
-                    short_traceback(site)
-                        .into_iter()
-                        .map(|l| format!("      {l}")),
-                );
-            }
-            if !a.types.is_empty() {
-                let types: Vec<String> = a
-                    .types
-                    .iter()
-                    .map(|t| format!("{} {:+.2}/it", t.type_name, t.per_iteration))
-                    .collect();
-                lines.push(format!("  growing types (gc): {}", types.join(", ")));
-            }
-        }
-    }
-    if let Some((native, traced)) = o.unaccounted_native() {
-        lines.push(format!(
-            "  native: the native heap grows {}/it but Python allocations account for {}/it: memory allocated outside Python (a C extension, ctypes, a library's malloc)",
-            format_bytes(native),
-            format_bytes(traced)
-        ));
-    }
-    lines
-}
-
-/// The site's source line, where it allocated when that is deeper (a library), and
-/// at most two callers.
-pub fn short_traceback(site: &crate::probe::Site) -> Vec<String> {
-    let tb = &site.traceback;
-    let at = tb
-        .iter()
-        .rposition(|f| f.file == site.file && f.line == site.line);
-    let mut lines = Vec::new();
-    let Some(at) = at else { return lines };
-    if !tb[at].source.is_empty() {
-        lines.push(tb[at].source.clone());
-    }
-    if let Some(inner) = tb.last().filter(|_| at + 1 < tb.len()) {
-        lines.push(format!("allocated in {}:{}", inner.file, inner.line));
-    }
-    for f in tb[..at].iter().rev().take(2) {
-        lines.push(format!("called from {}:{}  {}", f.file, f.line, f.source));
-    }
-    lines
-}
-
-/// Baseline problems: missing under --strict, or every regressed figure.
-pub fn baseline_lines(o: &Outcome) -> Vec<String> {
-    let Some(b) = o.baseline.as_ref().filter(|b| b.failed()) else {
-        return vec![];
-    };
-    let mut lines = vec![b.summary()];
-    let regressed = b.with(|c| c == &Change::Regressed);
-    if regressed.len() > 1 {
-        lines.extend(regressed.iter().map(|c| format!("  {}", c.describe())));
-    }
-    for c in b.with(|c| matches!(c, Change::Inconclusive(_))) {
-        lines.push(format!("  inconclusive: {}", c.describe()));
-    }
-    lines.push("  if the change is intended, record it with `memreg baseline update` and commit baselines/".into());
-    lines
-}
-
-fn leak_detail_lines(o: &Outcome) -> Vec<String> {
-    if o.analysis.check == Check::Passed && o.baseline.as_ref().is_some_and(|b| b.failed()) {
-        return vec![];
-    }
-    let mut lines = Vec::new();
-    if let Some(s) = &o.analysis.summary {
-        lines.push(s.clone());
-    }
-    for c in &o.analysis.counters {
-        if c.gating && c.leak && o.analysis.summary.as_deref() != Some(leak_line(c).as_str()) {
-            lines.push(leak_line(c));
-        }
-    }
-    for c in &o.analysis.counters {
-        let per: Vec<String> = c
-            .per_process
-            .iter()
-            .zip(&c.growing)
-            .map(|(g, grows)| {
-                format!(
-                    "{}{}",
-                    format_growth(c.metric, *g),
-                    if *grows { "*" } else { "" }
-                )
-            })
-            .collect();
-        lines.push(format!(
-            "  {:<13} per process: {}{}",
-            c.metric.label(),
-            per.join(", "),
-            if c.gating { "" } else { "  (informational)" }
-        ));
-    }
-    if !o.analysis.counters.is_empty() {
-        lines.push(format!(
-            "  (* = grew in the second half and in each of its quarters; {} iterations after {} warm-up, tolerance {})",
-            o.iterations,
-            o.warmup,
-            o.tolerance
-        ));
-    }
-    if matches!(o.analysis.verdict, Verdict::Leak) && o.expect == Expect::Pass {
-        lines.push("  hint: if this is a cache filling, give it more `warmup:`; if the growth is intended, raise `tolerance:`".into());
-    }
-    if let Some(d) = o.fault_detail() {
-        lines.extend(d.lines().map(|l| format!("  {l}")));
-    }
-    lines
-}
-
 fn write_details(w: &mut dyn Write, o: &Outcome) -> io::Result<()> {
-    for l in detail_lines(o) {
+    for l in prose::detail_lines(o) {
         writeln!(w, "{l}")?;
     }
     if let Some(out) = &o.output {

@@ -6,8 +6,9 @@
 //! `,`), and scenario output is printed between `::stop-commands::` markers with a
 //! random token so a scenario cannot inject workflow commands.
 
-use super::{Outcome, RunReport};
-use crate::verdict::Check;
+use crate::report::prose;
+use crate::report::{Check, Outcome, RunReport};
+use crate::text::printable;
 use std::io::Write;
 use std::path::Path;
 
@@ -66,12 +67,8 @@ pub fn write_annotations(w: &mut dyn Write, run: &RunReport, root: &Path) -> std
             ",title={}",
             escape_property(&format!("memreg: {}", o.name))
         ));
-        let message = super::console::detail_lines(o).join("\n");
-        writeln!(
-            w,
-            "::error {props}::{}",
-            escape_data(&super::printable(&message))
-        )?;
+        let message = prose::detail_lines(o).join("\n");
+        writeln!(w, "::error {props}::{}", escape_data(&printable(&message)))?;
     }
     if failing.len() > MAX_ANNOTATIONS {
         writeln!(

@@ -6,11 +6,10 @@
 //!
 //! The markup is well-formed XML (XHTML syntax) so tests can parse it strictly.
 
-use super::{Outcome, RunReport};
-use crate::probe::sample_positions;
-use crate::stats::{median, theil_sen};
+use crate::report::prose;
+use crate::report::{Check, CounterVerdict, Metric, Outcome, RunReport};
+use crate::text::{capped, printable};
 use crate::units::format_bytes;
-use crate::verdict::Check;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -25,7 +24,7 @@ const COLORS: [&str; 8] = [
 ];
 
 pub fn esc(s: &str) -> String {
-    super::printable(s)
+    printable(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -41,13 +40,21 @@ fn fmt_value(bytes: bool, v: f64) -> String {
 }
 
 /// One counter's chart for one scenario.
-fn chart(o: &Outcome, key: &str, bytes: bool) -> Option<String> {
-    let xs = sample_positions(o.iterations);
-    let series: Vec<Vec<f64>> = o
+fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<String> {
+    let key = counter.metric.key();
+    let bytes = counter.metric.is_bytes();
+    let xs = o.sample_iterations();
+    // Each process's values relative to its first sample, with the verdict's fitted
+    // line (slope, intercept) on the same scale.
+    let series: Vec<(Vec<f64>, f64, f64)> = o
         .process_details
         .iter()
-        .filter_map(|p| p.series.get(key))
-        .map(|v| v.iter().map(|&y| (y - v[0]) as f64).collect())
+        .filter_map(|p| p.series.get(&counter.metric))
+        .zip(counter.per_process.iter().zip(&counter.intercepts))
+        .map(|(v, (&slope, &b))| {
+            let ys = v.iter().map(|&y| (y - v[0]) as f64).collect();
+            (ys, slope, b - v[0] as f64)
+        })
         .collect();
     if series.is_empty() {
         return None;
@@ -57,7 +64,7 @@ fn chart(o: &Outcome, key: &str, bytes: bool) -> Option<String> {
     let x_max = *xs.last()? as f64;
     let (mut y_min, mut y_max) = series
         .iter()
-        .flatten()
+        .flat_map(|(ys, _, _)| ys)
         .fold((0.0f64, 0.0f64), |(lo, hi), &y| (lo.min(y), hi.max(y)));
     if y_max - y_min < 1.0 {
         y_max += 1.0;
@@ -123,8 +130,8 @@ fn chart(o: &Outcome, key: &str, bytes: bool) -> Option<String> {
         H - 4.0
     );
     let xf: Vec<f64> = xs.iter().map(|&x| x as f64).collect();
-    let half = (xf.len() - 1) / 2;
-    for (i, ys) in series.iter().enumerate() {
+    let half = counter.fit_from;
+    for (i, (ys, slope, b)) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let points: Vec<String> = xf
             .iter()
@@ -137,14 +144,8 @@ fn chart(o: &Outcome, key: &str, bytes: bool) -> Option<String> {
             points.join(" "),
             i + 1
         );
-        // The fitted growth: Theil-Sen slope over the second half, median intercept.
-        let slope = theil_sen(&xf[half..], &ys[half..]);
-        let intercepts: Vec<f64> = xf[half..]
-            .iter()
-            .zip(&ys[half..])
-            .map(|(x, y)| y - slope * x)
-            .collect();
-        let b = median(&intercepts);
+        // The fitted growth the verdict used, from the start of its fit.
+        let (slope, b) = (*slope, *b);
         let _ = write!(
             svg,
             r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="2" stroke-dasharray="6,4" opacity="0.7"><title>fit: {}/iteration</title></line>"#,
@@ -192,14 +193,9 @@ pub fn render(run: &RunReport) -> String {
     );
     h.push_str("<table><tr><th>scenario</th><th>file</th><th>blocks/it</th><th>native/it</th><th>peak RSS</th><th>result</th></tr>");
     for o in &run.outcomes {
-        let g = |k: &str| {
-            o.analysis
-                .counters
-                .iter()
-                .find(|c| c.metric.key() == k)
-                .map_or("-".into(), |c| {
-                    crate::verdict::format_growth(c.metric, c.median)
-                })
+        let g = |m: Metric| {
+            o.counter(m)
+                .map_or("-".into(), |c| prose::growth(c.metric, c.median))
         };
         let status = o.status();
         let _ = write!(
@@ -208,11 +204,11 @@ pub fn render(run: &RunReport) -> String {
             id = anchor(&o.name),
             name = esc(&o.name),
             file = esc(&o.file.display().to_string()),
-            b = esc(&g("blocks")),
-            n = esc(&g("native")),
+            b = esc(&g(Metric::Blocks)),
+            n = esc(&g(Metric::Native)),
             p = o.peak_rss.map_or("-".into(), |p| format_bytes(p.median)),
             cls = status_class(status),
-            res = esc(o.analysis.summary.as_deref().filter(|_| status != Check::Passed).unwrap_or("ok")),
+            res = esc(prose::summary(o).as_deref().filter(|_| status != Check::Passed).unwrap_or("ok")),
         );
     }
     h.push_str("</table>");
@@ -235,13 +231,12 @@ pub fn render(run: &RunReport) -> String {
         }
         h.push_str("<div class=\"charts\">");
         for counter in &o.analysis.counters {
-            let key = counter.metric.key();
-            if let Some(svg) = chart(o, key, counter.metric.is_bytes()) {
+            if let Some(svg) = chart(o, counter) {
                 let _ = write!(
                     h,
                     "<figure><figcaption>{} (growth {}/it, {}/{} processes growing)</figcaption>{svg}</figure>",
                     esc(counter.metric.label()),
-                    esc(&crate::verdict::format_growth(counter.metric, counter.median)),
+                    esc(&prose::growth(counter.metric, counter.median)),
                     counter.agreeing,
                     counter.processes
                 );
@@ -249,11 +244,7 @@ pub fn render(run: &RunReport) -> String {
         }
         h.push_str("</div>");
         if status != Check::Passed {
-            let _ = write!(
-                h,
-                "<pre>{}</pre>",
-                esc(&super::console::detail_lines(o).join("\n"))
-            );
+            let _ = write!(h, "<pre>{}</pre>", esc(&prose::detail_lines(o).join("\n")));
         }
         if let Some(Ok(a)) = &o.attribution {
             h.push_str("<table><tr><th>allocation site</th><th>bytes/it</th><th>blocks/it</th><th>traceback (innermost last)</th></tr>");
@@ -293,7 +284,7 @@ pub fn render(run: &RunReport) -> String {
             let _ = write!(
                 h,
                 "<details><summary>captured output</summary><pre>{}</pre></details>",
-                esc(&super::capped(out, 16 * 1024))
+                esc(&capped(out, 16 * 1024))
             );
         }
     }

@@ -1,0 +1,223 @@
+//! `memreg baseline update|apply|show|prune`.
+
+use super::run::{jobs, load_baselines, measure};
+use super::{prepare, Events};
+use crate::baseline::candidates::read_candidates;
+use crate::baseline::record::{BaselineChange, Recorder};
+use crate::baseline::{read_file, BaselineFile, BaselineStore, Entry};
+use crate::error::{Error, Errors};
+use crate::plan::Selection;
+use crate::report::{prose, RunReport};
+use crate::runner::Runner;
+use crate::scenario::{self, Scenario};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// What happened to one scenario's baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recorded {
+    Written(PathBuf),
+    /// Within noise of the stored baseline: the file is left as it is.
+    Unchanged,
+    /// The scenario did not run cleanly; nothing was recorded.
+    NotRecorded {
+        why: String,
+    },
+}
+
+/// What `baseline update` or `apply` did.
+pub struct Recording {
+    /// Per scenario, in order.
+    pub scenarios: Vec<(String, Recorded)>,
+    /// What changed, for the change table.
+    pub changes: Vec<BaselineChange>,
+    pub written: usize,
+    pub unchanged: usize,
+}
+
+impl Recording {
+    fn new(recorder: Recorder, scenarios: Vec<(String, Recorded)>) -> Recording {
+        Recording {
+            scenarios,
+            written: recorder.written.len(),
+            unchanged: recorder.unchanged,
+            changes: recorder.changes,
+        }
+    }
+
+    pub fn not_recorded(&self) -> usize {
+        self.scenarios
+            .iter()
+            .filter(|(_, r)| matches!(r, Recorded::NotRecorded { .. }))
+            .count()
+    }
+}
+
+/// What `baseline update` produced: the run, and what it recorded (nothing when
+/// the run was interrupted).
+pub struct Updated {
+    pub report: RunReport,
+    pub recording: Option<Recording>,
+}
+
+/// Runs the selected scenarios and records their baselines for this environment.
+/// Unreadable or foreign baseline files stop an update unless `force` says to
+/// replace them.
+pub fn update(
+    selection: &Selection,
+    jobs_: Option<usize>,
+    dir: &Path,
+    force: bool,
+    runner: &dyn Runner,
+    events: &dyn Events,
+) -> Result<Updated, Errors> {
+    let prepared = prepare(selection, runner)?;
+    let scenarios: Vec<&Scenario> = prepared
+        .plan
+        .scenarios
+        .iter()
+        .map(|p| &p.scenario)
+        .collect();
+    let store = BaselineStore::new(dir);
+    let stored: Vec<Option<BaselineFile>> = if force {
+        scenarios
+            .iter()
+            .map(|s| store.load(&s.name).ok().flatten())
+            .collect()
+    } else {
+        load_baselines(&store, &scenarios)?
+    };
+    let report = measure(&prepared, runner, jobs(jobs_), events)?;
+    if report.interrupted {
+        return Ok(Updated {
+            report,
+            recording: None,
+        });
+    }
+    let mut recorder = Recorder::new(&store, force);
+    let mut done = Vec::new();
+    for ((o, s), existing) in report.outcomes.iter().zip(&scenarios).zip(stored) {
+        let Some(python) = o.ran_cleanly() else {
+            let why = prose::summary(o).unwrap_or_else(|| "errored".into());
+            done.push((o.name.clone(), Recorded::NotRecorded { why }));
+            continue;
+        };
+        let entry = Entry::new(python, s.iterations, s.warmup, &o.figures);
+        let result = match recorder.record(s, existing, &python.environment_key(), entry)? {
+            Some(path) => Recorded::Written(path),
+            None => Recorded::Unchanged,
+        };
+        done.push((o.name.clone(), result));
+    }
+    Ok(Updated {
+        recording: Some(Recording::new(recorder, done)),
+        report,
+    })
+}
+
+/// Applies candidate baselines (untrusted: see `baseline::candidates`) for the
+/// scenarios under `paths`. Everything is checked before anything is written.
+pub fn apply(
+    candidates: &Path,
+    paths: &[PathBuf],
+    dir: &Path,
+    force: bool,
+) -> Result<Recording, Errors> {
+    let scenarios = scenario::load(paths)?;
+    let files = read_candidates(candidates, &scenarios).map_err(Errors)?;
+    let store = BaselineStore::new(dir);
+    let mut existing = Vec::new();
+    for (i, _) in &files {
+        existing.push(match store.load(&scenarios[*i].name) {
+            Ok(f) => f,
+            Err(_) if force => None,
+            Err(e) => return Err(e.into()),
+        });
+    }
+    let mut recorder = Recorder::new(&store, force);
+    let mut done = Vec::new();
+    for ((i, candidate), mut current) in files.into_iter().zip(existing) {
+        let s = &scenarios[i];
+        for (env, entry) in candidate.environments {
+            let result = match recorder.record(s, current.clone(), &env, entry)? {
+                Some(path) => {
+                    current = store.load(&s.name)?;
+                    Recorded::Written(path)
+                }
+                None => Recorded::Unchanged,
+            };
+            done.push((s.name.clone(), result));
+        }
+    }
+    Ok(Recording::new(recorder, done))
+}
+
+/// Stored baselines: every file in `dir`, or the one of scenario `name`; and the
+/// files that could not be read.
+pub struct Shown {
+    pub files: Vec<(PathBuf, BaselineFile)>,
+    pub errors: Vec<Error>,
+}
+
+pub fn show(dir: &Path, name: Option<&str>) -> Result<Shown, Errors> {
+    let store = BaselineStore::new(dir);
+    let paths = match name {
+        Some(name) => vec![store.path_for(name)?],
+        None => store.files()?,
+    };
+    let mut shown = Shown {
+        files: Vec::new(),
+        errors: Vec::new(),
+    };
+    for path in paths {
+        match read_file(&path) {
+            Ok(Some(f)) => shown.files.push((path, f)),
+            Ok(None) => shown.errors.push(Error::BaselineRead {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no baseline stored"),
+            }),
+            Err(e) => shown.errors.push(e),
+        }
+    }
+    Ok(shown)
+}
+
+/// Baselines of scenarios that no longer exist.
+pub struct Pruned {
+    /// (file, scenario it holds).
+    pub stale: Vec<(PathBuf, String)>,
+    /// Files left alone because they could not be read.
+    pub unreadable: Vec<Error>,
+    /// Whether the stale files were removed (not a dry run).
+    pub removed: bool,
+}
+
+pub fn prune(paths: &[PathBuf], dir: &Path, dry_run: bool) -> Result<Pruned, Errors> {
+    let scenarios = scenario::load(paths)?;
+    let names: HashSet<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    let store = BaselineStore::new(dir);
+    let mut pruned = Pruned {
+        stale: Vec::new(),
+        unreadable: Vec::new(),
+        removed: false,
+    };
+    for path in store.files()? {
+        match read_file(&path) {
+            Ok(Some(f)) if !names.contains(f.scenario.as_str()) => {
+                pruned.stale.push((path, f.scenario))
+            }
+            Ok(_) => {}
+            Err(e) => pruned.unreadable.push(e),
+        }
+    }
+    if !dry_run && !pruned.stale.is_empty() {
+        for (path, _) in &pruned.stale {
+            std::fs::remove_file(path).map_err(|source| Error::Remove {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        pruned.removed = true;
+    }
+    Ok(pruned)
+}

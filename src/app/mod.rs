@@ -1,0 +1,77 @@
+//! The application: each command as a function that takes options and a
+//! [`Runner`](crate::runner::Runner), does the work, and returns data (a run report,
+//! baseline changes) for the command line to print. Nothing here prints or exits,
+//! so every command is unit-tested with a fake runner, without Python.
+
+pub mod baselines;
+pub mod merge;
+pub mod run;
+
+use crate::error::{Error, Errors};
+use crate::plan::{self, RunPlan, Selection};
+use crate::probe::PythonInfo;
+use crate::runner::{Progress, Runner};
+use std::path::PathBuf;
+
+pub use run::{run, RunOptions, RunOutput};
+
+/// What the application tells the user interface while it works. Every method has
+/// a default that does nothing.
+pub trait Events: Progress {
+    /// The plan is checked and its processes are about to start.
+    fn starting(&self, _prepared: &Prepared, _jobs: usize) {}
+    /// Every measuring process has finished (or the run was interrupted).
+    fn measured(&self) {}
+    /// An attribution process starts for failing scenario `n` of `total`.
+    fn explaining(&self, _n: usize, _total: usize, _scenario: &str) {}
+    /// Every attribution process has finished.
+    fn explained(&self) {}
+}
+
+/// A plan whose interpreters were found and whose code compiles.
+pub struct Prepared {
+    pub plan: RunPlan,
+    /// Every interpreter the plan uses, as it describes itself.
+    pub interpreters: Vec<PythonInfo>,
+}
+
+/// Plans the run and checks it with every interpreter it uses: all Python code
+/// must compile before anything runs. Each scenario then runs the interpreter
+/// itself, not a launcher in front of it (a pyenv shim is a shell script that
+/// costs tens of milliseconds per process).
+pub fn prepare(selection: &Selection, runner: &dyn Runner) -> Result<Prepared, Errors> {
+    let mut plan = plan::plan(selection)?;
+    let mut checked: Vec<(PathBuf, PythonInfo)> = Vec::new();
+    let mut problems: Vec<Error> = Vec::new();
+    for python in plan.interpreters() {
+        let using: Vec<&crate::scenario::Scenario> = plan
+            .scenarios
+            .iter()
+            .filter(|p| p.python == python)
+            .map(|p| &p.scenario)
+            .collect();
+        let (info, mut errors) = runner.check(&python, &using)?;
+        problems.append(&mut errors);
+        checked.push((python, info));
+    }
+    if !problems.is_empty() {
+        return Err(Errors(problems));
+    }
+    for p in &mut plan.scenarios {
+        let (_, info) = checked
+            .iter()
+            .find(|(q, _)| *q == p.python)
+            .expect("every interpreter was checked");
+        let exe = PathBuf::from(&info.executable);
+        if exe.is_file() {
+            p.python = exe;
+        }
+    }
+    Ok(Prepared {
+        plan,
+        interpreters: checked.into_iter().map(|(_, i)| i).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

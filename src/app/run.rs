@@ -1,0 +1,181 @@
+//! `memreg run`: measure every planned scenario, compare it with its baseline,
+//! explain what failed, and optionally write baseline candidates.
+
+use super::{prepare, Events, Prepared};
+use crate::baseline::{evaluate, BaselineFile, BaselineStore, Entry};
+use crate::child::CANCELLED;
+use crate::error::{Error, Errors};
+use crate::plan::Selection;
+use crate::report::{Outcome, RunReport};
+use crate::runner::{self, Runner};
+use crate::scenario::Scenario;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub selection: Selection,
+    /// Processes at once; `None`: one per CPU.
+    pub jobs: Option<usize>,
+    /// Directory of baseline files.
+    pub baselines: PathBuf,
+    /// A missing baseline fails the scenario.
+    pub strict: bool,
+    /// Explain failures with an attribution process each.
+    pub attribution: bool,
+    /// Write this run's would-be baselines here.
+    pub candidates: Option<PathBuf>,
+}
+
+/// What a run produced.
+pub struct RunOutput {
+    pub report: RunReport,
+    /// Where candidates were written, and how many.
+    pub candidates: Option<(PathBuf, usize)>,
+}
+
+/// The stored baselines of these scenarios; every unreadable file is an error.
+pub(crate) fn load_baselines(
+    store: &BaselineStore,
+    scenarios: &[&Scenario],
+) -> Result<Vec<Option<BaselineFile>>, Errors> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for s in scenarios {
+        match store.load(&s.name) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(Errors(errors))
+    }
+}
+
+/// The number of processes at once: `jobs`, else one per CPU.
+pub(crate) fn jobs(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+/// Runs every prepared scenario's processes and builds the outcomes.
+pub(crate) fn measure(
+    prepared: &Prepared,
+    runner: &dyn Runner,
+    jobs: usize,
+    events: &dyn Events,
+) -> Result<RunReport, Errors> {
+    let started = Instant::now();
+    events.starting(prepared, jobs);
+    let results = runner::run_all(&prepared.plan, runner, jobs, events)?;
+    events.measured();
+    let outcomes = prepared
+        .plan
+        .scenarios
+        .iter()
+        .zip(&results)
+        .map(|(p, r)| Outcome::build(&p.scenario, r))
+        .collect();
+    Ok(RunReport {
+        outcomes,
+        elapsed: started.elapsed(),
+        interrupted: CANCELLED.load(Ordering::SeqCst),
+    })
+}
+
+pub fn run(
+    opts: &RunOptions,
+    runner: &dyn Runner,
+    events: &dyn Events,
+) -> Result<RunOutput, Errors> {
+    let prepared = prepare(&opts.selection, runner)?;
+    let scenarios: Vec<&Scenario> = prepared
+        .plan
+        .scenarios
+        .iter()
+        .map(|p| &p.scenario)
+        .collect();
+    let store = BaselineStore::new(&opts.baselines);
+    let stored = load_baselines(&store, &scenarios)?;
+    let mut report = measure(&prepared, runner, jobs(opts.jobs), events)?;
+    for ((o, s), file) in report.outcomes.iter_mut().zip(&scenarios).zip(&stored) {
+        if let Some(py) = o.ran_cleanly() {
+            o.baseline = Some(evaluate(
+                s,
+                file.as_ref(),
+                &py.environment_key(),
+                &o.figures,
+                &py.build,
+                opts.strict,
+            ));
+        }
+    }
+    if opts.attribution && !report.interrupted {
+        explain(&mut report, &prepared, runner, events);
+    }
+    let candidates = match &opts.candidates {
+        Some(dir) => Some((dir.clone(), write_candidates(dir, &report, &scenarios)?)),
+        None => None,
+    };
+    Ok(RunOutput { report, candidates })
+}
+
+/// Runs an attribution process for every failing scenario, so failures say where.
+fn explain(report: &mut RunReport, prepared: &Prepared, runner: &dyn Runner, events: &dyn Events) {
+    let todo: Vec<usize> = (0..report.outcomes.len())
+        .filter(|&i| report.outcomes[i].wants_attribution())
+        .collect();
+    for (n, &i) in todo.iter().enumerate() {
+        if CANCELLED.load(Ordering::SeqCst) {
+            return;
+        }
+        let planned = &prepared.plan.scenarios[i];
+        events.explaining(n + 1, todo.len(), &planned.scenario.name);
+        let result = match runner.attribute(&planned.scenario, &planned.python) {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(fault)) => Err(crate::report::prose::fault(&fault)),
+            Err(e) => Err(e.to_string()),
+        };
+        report.outcomes[i].attribution = Some(result);
+    }
+    if !todo.is_empty() {
+        events.explained();
+    }
+}
+
+/// Writes each cleanly run scenario's would-be baseline entry to `dir`, one file per
+/// scenario named as its baseline file, for `memreg baseline apply`. Returns how
+/// many were written.
+fn write_candidates(
+    dir: &Path,
+    report: &RunReport,
+    scenarios: &[&Scenario],
+) -> Result<usize, Errors> {
+    let store = BaselineStore::new(dir);
+    let mut n = 0;
+    for (o, s) in report.outcomes.iter().zip(scenarios) {
+        let Some(py) = o.ran_cleanly() else { continue };
+        let file = BaselineFile {
+            format: crate::baseline::FORMAT,
+            scenario: s.name.clone(),
+            environments: [(
+                py.environment_key(),
+                Entry::new(py, s.iterations, s.warmup, &o.figures),
+            )]
+            .into(),
+        };
+        store.save(&file)?;
+        n += 1;
+    }
+    if n == 0 {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    Ok(n)
+}

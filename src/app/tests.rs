@@ -1,0 +1,228 @@
+//! The commands with a fake runner: the application's decisions (what runs, what
+//! is compared, explained, recorded) without Python.
+
+use super::baselines::{self, Recorded};
+use super::*;
+use crate::baseline::BaselineResult;
+use crate::plan::Shard;
+use crate::report::{Change, Check, Figure};
+use crate::runner::fake::FakeRunner;
+use crate::scenario::Scenario;
+
+struct Quiet;
+impl Progress for Quiet {
+    fn process_done(&self, _: usize, _: usize, _: &Scenario) {}
+}
+impl Events for Quiet {}
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project with one scenario file holding `scenarios` (name, run code, extra
+    /// YAML lines).
+    fn new(scenarios: &[(&str, &str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let mut yaml = String::from("scenarios:\n");
+        for (name, run, extra) in scenarios {
+            yaml.push_str(&format!(
+                "  - name: {name}\n    run: {run}\n    iterations: 100\n{extra}"
+            ));
+        }
+        std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+        std::fs::write(dir.path().join("scenarios/suite.yaml"), yaml).unwrap();
+        Project { dir }
+    }
+
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            selection: Selection {
+                paths: vec![self.dir.path().join("scenarios")],
+                python: Some(std::env::current_exe().unwrap().display().to_string()),
+                ..Selection::default()
+            },
+            jobs: Some(2),
+            baselines: self.dir.path().join("baselines"),
+            strict: false,
+            attribution: true,
+            candidates: None,
+        }
+    }
+
+    fn rewrite(&self, scenarios: &[(&str, &str, &str)]) {
+        let fresh = Project::new(scenarios);
+        std::fs::copy(
+            fresh.dir.path().join("scenarios/suite.yaml"),
+            self.dir.path().join("scenarios/suite.yaml"),
+        )
+        .unwrap();
+    }
+}
+
+fn statuses(out: &RunOutput) -> Vec<(String, Check)> {
+    out.report
+        .outcomes
+        .iter()
+        .map(|o| (o.name.clone(), o.status()))
+        .collect()
+}
+
+#[test]
+fn a_run_measures_every_process_and_explains_only_unexpected_failures() {
+    let p = Project::new(&[
+        ("clean", "pass", ""),
+        ("leaky", "blocks+=1", ""),
+        ("known", "native+=8", "    expect: leak\n"),
+    ]);
+    let runner = FakeRunner::default();
+    let out = run(&p.options(), &runner, &Quiet).unwrap();
+    assert_eq!(
+        statuses(&out),
+        vec![
+            ("clean".into(), Check::Passed),
+            ("leaky".into(), Check::Failed),
+            ("known".into(), Check::Passed),
+        ]
+    );
+    assert_eq!(
+        runner.measured.lock().unwrap().len(),
+        15,
+        "5 processes each"
+    );
+    assert_eq!(*runner.attributed.lock().unwrap(), vec!["leaky"]);
+    assert!(out.report.outcomes[1].attribution.is_some());
+    assert!(!out.report.passed());
+
+    let runner = FakeRunner::default();
+    let mut opts = p.options();
+    opts.attribution = false;
+    run(&opts, &runner, &Quiet).unwrap();
+    assert!(
+        runner.attributed.lock().unwrap().is_empty(),
+        "--no-attribution"
+    );
+}
+
+#[test]
+fn code_that_does_not_compile_stops_the_run_before_any_process() {
+    let p = Project::new(&[("good", "pass", ""), ("bad", "syntax-error", "")]);
+    let runner = FakeRunner::default();
+    let errors = run(&p.options(), &runner, &Quiet).err().unwrap();
+    assert!(errors.before_running());
+    assert_eq!(errors.0.len(), 1);
+    assert!(
+        errors.0[0].to_string().contains("scenario `bad`"),
+        "{:?}",
+        errors.0
+    );
+    assert!(runner.measured.lock().unwrap().is_empty());
+}
+
+#[test]
+fn selection_and_shards_pick_scenarios_in_discovery_order() {
+    let p = Project::new(&[
+        ("alpha-one", "pass", ""),
+        ("beta", "pass", ""),
+        ("alpha-two", "pass", ""),
+    ]);
+    let mut opts = p.options();
+    opts.selection.patterns = vec!["ALPHA".into()];
+    let names = |o: &RunOutput| -> Vec<String> {
+        o.report.outcomes.iter().map(|o| o.name.clone()).collect()
+    };
+    let out = run(&opts, &FakeRunner::default(), &Quiet).unwrap();
+    assert_eq!(names(&out), vec!["alpha-one", "alpha-two"]);
+    opts.selection.shard = Some(Shard { k: 2, n: 2 });
+    let out = run(&opts, &FakeRunner::default(), &Quiet).unwrap();
+    assert_eq!(names(&out), vec!["alpha-two"]);
+    opts.selection.patterns = vec!["gamma".into()];
+    let errors = run(&opts, &FakeRunner::default(), &Quiet).err().unwrap();
+    assert!(errors.0[0]
+        .to_string()
+        .contains("no scenario name matches -k gamma"));
+}
+
+#[test]
+fn baselines_are_recorded_then_a_regression_fails_and_is_explained() {
+    let p = Project::new(&[("holder", "held=1000000", ""), ("boom", "raise", "")]);
+    let opts = p.options();
+    let runner = FakeRunner::default();
+    let updated = baselines::update(
+        &opts.selection,
+        opts.jobs,
+        &opts.baselines,
+        false,
+        &runner,
+        &Quiet,
+    )
+    .unwrap();
+    let rec = updated.recording.unwrap();
+    assert_eq!(rec.written, 1);
+    assert!(matches!(rec.scenarios[0].1, Recorded::Written(_)));
+    assert!(
+        matches!(&rec.scenarios[1].1, Recorded::NotRecorded { why } if why.contains("KeyError"))
+    );
+
+    // Unchanged: nothing rewritten, the run passes the baseline check.
+    let rec = baselines::update(
+        &opts.selection,
+        opts.jobs,
+        &opts.baselines,
+        false,
+        &runner,
+        &Quiet,
+    )
+    .unwrap()
+    .recording
+    .unwrap();
+    assert_eq!((rec.written, rec.unchanged), (0, 1));
+
+    // +30% held native memory regresses, and the failure is explained.
+    p.rewrite(&[("holder", "held=1300000", "")]);
+    let runner = FakeRunner::default();
+    let out = run(&opts, &runner, &Quiet).unwrap();
+    let o = &out.report.outcomes[0];
+    assert_eq!(o.analysis.check, Check::Passed, "no leak");
+    assert_eq!(o.status(), Check::Failed, "but a regression");
+    let Some(BaselineResult::Compared { figures, .. }) = &o.baseline else {
+        panic!("{:?}", o.baseline)
+    };
+    let held = figures
+        .iter()
+        .find(|f| f.figure == Figure::HeldNative)
+        .unwrap();
+    assert_eq!(held.status, Change::Regressed);
+    assert_eq!(held.change_percent(), Some(30.0));
+    assert_eq!(*runner.attributed.lock().unwrap(), vec!["holder"]);
+}
+
+#[test]
+fn a_missing_baseline_fails_only_under_strict() {
+    let p = Project::new(&[("holder", "held=1000", "")]);
+    let mut opts = p.options();
+    let out = run(&opts, &FakeRunner::default(), &Quiet).unwrap();
+    assert!(matches!(
+        out.report.outcomes[0].baseline,
+        Some(BaselineResult::Missing { strict: false, .. })
+    ));
+    assert!(out.report.passed());
+    opts.strict = true;
+    let out = run(&opts, &FakeRunner::default(), &Quiet).unwrap();
+    assert_eq!(out.report.outcomes[0].status(), Check::Failed);
+}
+
+#[test]
+fn candidates_are_written_for_clean_runs_and_applied() {
+    let p = Project::new(&[("holder", "held=5000", ""), ("boom", "raise", "")]);
+    let mut opts = p.options();
+    let dir = p.dir.path().join("candidates");
+    opts.candidates = Some(dir.clone());
+    let out = run(&opts, &FakeRunner::default(), &Quiet).unwrap();
+    assert_eq!(out.candidates, Some((dir.clone(), 1)));
+    let rec = baselines::apply(&dir, &opts.selection.paths, &opts.baselines, false).unwrap();
+    assert_eq!(rec.written, 1);
+    let shown = baselines::show(&opts.baselines, None).unwrap();
+    assert_eq!(shown.files.len(), 1);
+    assert_eq!(shown.files[0].1.scenario, "holder");
+}

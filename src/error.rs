@@ -1,0 +1,202 @@
+//! Why memreg could not do its job, and the exit codes, in one place.
+//!
+//! Every variant names the file, directory, interpreter or scenario it is about, so
+//! the message a user reads says where to look. A scenario that crashes, times out
+//! or leaks is not an error here: it is a result (see `report`), and the run goes on.
+
+use crate::scenario::LoadError;
+use std::path::PathBuf;
+
+/// A reason memreg could not do its job (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A scenario file is unreadable or invalid: file:line:column.
+    #[error("{0}")]
+    Scenario(#[from] LoadError),
+    /// Python code of a scenario that does not compile, found before anything ran.
+    #[error("{0}")]
+    Compile(Box<CompileError>),
+    /// `-k` patterns that select nothing in the given paths.
+    #[error("no scenario name matches {}", patterns.iter().map(|p| format!("-k {p}")).collect::<Vec<_>>().join(" "))]
+    NoMatch {
+        paths: Vec<PathBuf>,
+        patterns: Vec<String>,
+    },
+    #[error(
+        "Python interpreter `{python}` not found (set `python:` in the scenario or pass --python)"
+    )]
+    NoInterpreter { python: String },
+    #[error("cannot run {}: {source}", python.display())]
+    Spawn {
+        python: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: could not check the scenarios' Python code: {detail}", python.display())]
+    Check { python: PathBuf, detail: String },
+    #[error("cannot use temporary directory {}: {source}", path.display())]
+    WorkDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot read baseline: {source}", path.display())]
+    BaselineRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a memreg baseline file ({message}); fix it, delete it, or run `memreg baseline update --force`", path.display())]
+    BaselineCorrupt { path: PathBuf, message: String },
+    #[error("{}: baseline format {found}, this memreg reads format {supported}; update memreg or rerun `memreg baseline update --force`", path.display())]
+    BaselineVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+    #[error("{}: holds scenario `{found}`, expected `{expected}`", path.display())]
+    BaselineWrongScenario {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("{}: cannot write baseline: {message}", path.display())]
+    BaselineWrite { path: PathBuf, message: String },
+    #[error("scenario name `{scenario}` cannot be used as a baseline file name")]
+    BaselineName { scenario: String },
+    /// A candidate baseline file (untrusted input) that `baseline apply` refuses.
+    #[error("{}: {message}", path.display())]
+    Candidate { path: PathBuf, message: String },
+    #[error("{}: cannot write the {what}: {message}", path.display())]
+    WriteReport {
+        path: PathBuf,
+        what: &'static str,
+        message: String,
+    },
+    #[error("{}: {message}", path.display())]
+    ReadReport { path: PathBuf, message: String },
+    #[error("{}: scenario `{scenario}` is also in {} (do the shards overlap?)", path.display(), other.display())]
+    ShardOverlap {
+        path: PathBuf,
+        scenario: String,
+        other: PathBuf,
+    },
+    #[error("{}: cannot remove: {source}", path.display())]
+    Remove {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Writing the console report failed (other than a closed pipe).
+    #[error("cannot write to {stream}: {source}")]
+    Output {
+        stream: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether the error was found while checking the input, before any scenario
+    /// ran (the message then says so).
+    pub fn before_running(&self) -> bool {
+        matches!(
+            self,
+            Error::Scenario(_)
+                | Error::Compile(_)
+                | Error::BaselineRead { .. }
+                | Error::BaselineCorrupt { .. }
+                | Error::BaselineVersion { .. }
+                | Error::BaselineWrongScenario { .. }
+                | Error::BaselineName { .. }
+        )
+    }
+}
+
+/// A SyntaxError (or similar) in a scenario's code.
+#[derive(Debug)]
+pub struct CompileError {
+    /// The scenario file, or `<name:part>` when the code's lines are not known.
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub scenario: String,
+    pub part: String,
+    pub message: String,
+    /// The offending source line.
+    pub text: String,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.file.starts_with('<') {
+            write!(
+                f,
+                "scenario `{}`: `{}` line {}:{}: {}",
+                self.scenario, self.part, self.line, self.column, self.message
+            )?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: scenario `{}`: `{}`: {}",
+                self.file, self.line, self.column, self.scenario, self.part, self.message
+            )?;
+        }
+        if !self.text.trim().is_empty() {
+            write!(f, "\n    {}", self.text.trim())?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found, not just the first.
+#[derive(Debug, Default)]
+pub struct Errors(pub Vec<Error>);
+
+impl From<Error> for Errors {
+    fn from(e: Error) -> Self {
+        Errors(vec![e])
+    }
+}
+
+impl From<Vec<LoadError>> for Errors {
+    fn from(es: Vec<LoadError>) -> Self {
+        Errors(es.into_iter().map(Error::Scenario).collect())
+    }
+}
+
+impl Errors {
+    pub fn before_running(&self) -> bool {
+        self.0.iter().any(Error::before_running)
+    }
+}
+
+/// memreg's exit codes (README, "Exit codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Every check passed (inconclusive scenarios neither pass nor fail).
+    Passed = 0,
+    /// A check failed (leak, expected leak not found, regression, missing baseline
+    /// under --strict) or a scenario errored.
+    Failed = 1,
+    /// memreg could not do its job: bad arguments or input, an I/O error.
+    Usage = 2,
+    /// Interrupted by Ctrl-C.
+    Interrupted = 130,
+}
+
+impl ExitCode {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The exit codes as `--help` lists them.
+    pub const HELP: &'static str = "\
+Exit codes:
+  0  every check passed (inconclusive scenarios neither pass nor fail)
+  1  a check failed (a leak, or an expected leak not found) or a scenario errored
+     (exception, crash, timeout, memory limit)
+  2  memreg could not do its job: bad arguments, bad scenario files, Python code
+     that does not compile, no interpreter, an I/O error
+  130  interrupted (Ctrl-C); every child process is killed";
+}

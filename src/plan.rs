@@ -1,0 +1,186 @@
+//! From the user's paths and options to a run plan: which scenarios run (loaded,
+//! selected with `-k`, split into shards) and with which interpreter each.
+//!
+//! Nothing runs here; the application layer checks the plan with the interpreters
+//! (the compile check) before measuring.
+
+use crate::error::{Error, Errors};
+use crate::scenario::{self, Scenario};
+use std::path::{Path, PathBuf};
+
+/// Which scenarios to run, and with which interpreter.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Scenario files or directories.
+    pub paths: Vec<PathBuf>,
+    /// `-k` patterns: a scenario runs when its name contains any (case-insensitive).
+    pub patterns: Vec<String>,
+    /// `--python`: the interpreter for every scenario.
+    pub python: Option<String>,
+    /// `--shard K/N`: only every N-th scenario, starting with the K-th.
+    pub shard: Option<Shard>,
+}
+
+/// Shard K of N (1-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}`: expected K/N with 1 <= K <= N, e.g. 2/4");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if n == 0 || k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+}
+
+/// A scenario with the interpreter that will run it.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub scenario: Scenario,
+    pub python: PathBuf,
+}
+
+/// The scenarios of one run, in discovery order (sorted files, then order in file).
+#[derive(Clone, Debug, Default)]
+pub struct RunPlan {
+    pub scenarios: Vec<Planned>,
+}
+
+impl RunPlan {
+    /// The distinct interpreters, sorted.
+    pub fn interpreters(&self) -> Vec<PathBuf> {
+        let mut all: Vec<PathBuf> = self.scenarios.iter().map(|p| p.python.clone()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Number of measuring processes the plan starts.
+    pub fn processes(&self) -> u32 {
+        self.scenarios.iter().map(|p| p.scenario.processes).sum()
+    }
+}
+
+/// Loads, selects and shards the scenarios and finds their interpreters.
+pub fn plan(sel: &Selection) -> Result<RunPlan, Errors> {
+    let scenarios = select(scenario::load(&sel.paths)?, &sel.patterns);
+    if scenarios.is_empty() && !sel.patterns.is_empty() {
+        return Err(Error::NoMatch {
+            paths: sel.paths.clone(),
+            patterns: sel.patterns.clone(),
+        }
+        .into());
+    }
+    let scenarios = match sel.shard {
+        Some(shard) => shard_of(scenarios, shard),
+        None => scenarios,
+    };
+    let mut planned = Vec::new();
+    let mut errors = Vec::new();
+    for s in scenarios {
+        match resolve_python(sel.python.as_deref(), s.python.as_deref()) {
+            Ok(python) => planned.push(Planned {
+                scenario: s,
+                python,
+            }),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(RunPlan { scenarios: planned })
+    } else {
+        Err(Errors(errors))
+    }
+}
+
+/// The scenarios whose name contains any pattern (all when there is none).
+pub fn select(scenarios: Vec<Scenario>, patterns: &[String]) -> Vec<Scenario> {
+    if patterns.is_empty() {
+        return scenarios;
+    }
+    let pats: Vec<String> = patterns.iter().map(|p| p.to_lowercase()).collect();
+    scenarios
+        .into_iter()
+        .filter(|s| {
+            let name = s.name.to_lowercase();
+            pats.iter().any(|p| name.contains(p))
+        })
+        .collect()
+}
+
+/// Round-robin over the fixed discovery order, so N runners with the same files
+/// cover every scenario exactly once.
+pub fn shard_of<T>(items: Vec<T>, shard: Shard) -> Vec<T> {
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % shard.n == shard.k - 1)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// The interpreter for a scenario: `--python`, else the scenario's `python:`, else the
+/// active virtualenv's, else `python3` on PATH.
+pub fn resolve_python(override_: Option<&str>, scenario: Option<&str>) -> Result<PathBuf, Error> {
+    let name = match (override_, scenario) {
+        (Some(p), _) | (None, Some(p)) => p.to_owned(),
+        (None, None) => match std::env::var_os("VIRTUAL_ENV") {
+            Some(venv) => PathBuf::from(venv)
+                .join("bin")
+                .join("python")
+                .display()
+                .to_string(),
+            None => "python3".to_owned(),
+        },
+    };
+    find_program(&name).ok_or(Error::NoInterpreter { python: name })
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let candidate = Path::new(name);
+    if candidate.components().count() > 1 {
+        return candidate
+            .is_file()
+            .then(|| std::path::absolute(candidate).unwrap_or(candidate.to_owned()));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_in_discovery_order() {
+        for n in 1..=4 {
+            let mut seen: Vec<usize> = (1..=n)
+                .flat_map(|k| shard_of((0..7).collect(), Shard { k, n }))
+                .collect();
+            seen.sort();
+            assert_eq!(seen, (0..7).collect::<Vec<_>>(), "N={n}");
+        }
+        assert_eq!(shard_of((0..7).collect(), Shard { k: 2, n: 3 }), vec![1, 4]);
+    }
+
+    #[test]
+    fn shard_syntax() {
+        assert_eq!("2/4".parse(), Ok(Shard { k: 2, n: 4 }));
+        for bad in ["0/3", "4/3", "1/0", "x/2", "3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}

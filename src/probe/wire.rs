@@ -1,0 +1,297 @@
+//! What crosses the wire between memreg and the Python probe: the configuration
+//! memreg writes for one process, and the record the probe writes back. Typed on
+//! both sides of serde, so a misspelt status, fault kind or counter is a decoding
+//! error, never a silently wrong result.
+
+use crate::scenario::{Code, Metric, Scenario};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the record format the probe writes.
+pub const RECORD_FORMAT: u32 = 1;
+
+/// One piece of a scenario's code as the probe compiles it: the file name and first
+/// line make tracebacks and SyntaxErrors name the YAML file and line.
+#[derive(Serialize)]
+pub struct Part<'a> {
+    pub scenario: &'a str,
+    pub part: &'a str,
+    pub code: &'a str,
+    pub filename: String,
+    pub first_line: usize,
+}
+
+impl<'a> Part<'a> {
+    pub fn new(s: &'a Scenario, part: &'a str, code: &'a Code) -> Self {
+        let (filename, first_line) = match code.first_line {
+            Some(line) => (s.file.display().to_string(), line),
+            None => (format!("<{}:{}>", s.name, part), 1),
+        };
+        Part {
+            scenario: &s.name,
+            part,
+            code: &code.source,
+            filename,
+            first_line,
+        }
+    }
+}
+
+/// `check` mode: compile every part.
+#[derive(Serialize)]
+pub struct CheckConfig<'a> {
+    pub parts: Vec<Part<'a>>,
+}
+
+/// `measure` mode: run one scenario and sample its counters.
+#[derive(Serialize)]
+pub struct MeasureConfig<'a> {
+    pub setup: Option<Part<'a>>,
+    pub run: Part<'a>,
+    pub teardown: Option<Part<'a>>,
+    pub warmup: u64,
+    pub chunks: Vec<u64>,
+    pub metrics: Vec<Metric>,
+    pub memory_limit: u64,
+    pub pythonpath: Vec<String>,
+}
+
+/// `attribute` mode: explain where retained memory comes from.
+#[derive(Serialize)]
+pub struct AttributeConfig<'a> {
+    pub setup: Option<Part<'a>>,
+    pub run: Part<'a>,
+    pub warmup: u64,
+    pub iterations: u64,
+    pub frames: u64,
+    pub top: u64,
+    pub pythonpath: Vec<String>,
+}
+
+/// The record's first field, read before the rest so a record of another version
+/// is named as such.
+#[derive(Deserialize)]
+pub struct Envelope {
+    pub format: u32,
+}
+
+/// A probe process's answer: what its mode produced, or the scenario's exception.
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Reply<T> {
+    Ok(T),
+    Error { error: ScenarioException },
+}
+
+/// The interpreter a probe ran in.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct PythonInfo {
+    pub implementation: String,
+    pub version: String,
+    pub executable: String,
+    /// `sys.platform`, e.g. `linux`, `darwin`.
+    #[serde(default)]
+    pub platform: String,
+    /// `platform.machine()`, e.g. `x86_64`.
+    #[serde(default)]
+    pub machine: String,
+    /// `sys.version`: the interpreter build.
+    #[serde(default)]
+    pub build: String,
+    /// The object allocator and C library, e.g. `pymalloc, glibc 2.36`.
+    #[serde(default)]
+    pub allocator: String,
+}
+
+impl PythonInfo {
+    /// The key baselines are stored under: OS, architecture, implementation and
+    /// major.minor version, e.g. `linux-x86_64-cpython-3.11`.
+    pub fn environment_key(&self) -> String {
+        let minor: Vec<&str> = self.version.split('.').take(2).collect();
+        format!(
+            "{}-{}-{}-{}",
+            self.platform,
+            self.machine,
+            self.implementation,
+            minor.join(".")
+        )
+    }
+}
+
+/// `check` mode's answer.
+#[derive(Deserialize)]
+pub struct Checked {
+    pub python: PythonInfo,
+    pub errors: Vec<CompileProblem>,
+}
+
+/// A SyntaxError (or similar) in a scenario's code.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CompileProblem {
+    pub scenario: String,
+    pub part: String,
+    pub filename: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub text: String,
+}
+
+impl From<CompileProblem> for crate::error::Error {
+    fn from(p: CompileProblem) -> Self {
+        crate::error::Error::Compile(Box::new(crate::error::CompileError {
+            file: p.filename,
+            line: p.line,
+            column: p.column,
+            scenario: p.scenario,
+            part: p.part,
+            message: p.message,
+            text: p.text,
+        }))
+    }
+}
+
+/// Counters read before the scenario's setup ran.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct StartCounters {
+    pub blocks: Option<i64>,
+    pub native: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Timing {
+    #[serde(default)]
+    pub setup_s: f64,
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// Time spent in the scenario's body during the measured iterations.
+    #[serde(default)]
+    pub body_s: f64,
+    /// The measured phase including sampling.
+    #[serde(default)]
+    pub measure_s: f64,
+}
+
+/// Whether peak RSS covers the measured phase only, or the whole process (where
+/// VmHWM could not be reset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeakScope {
+    Measured,
+    Process,
+}
+
+/// A counter's value at every sample (see `schedule::positions`).
+pub type Series = BTreeMap<Metric, Vec<i64>>;
+
+/// `measure` mode's answer: one process's samples.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Measurement {
+    pub python: PythonInfo,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub timing: Timing,
+    pub series: Series,
+    pub peak_rss: Option<u64>,
+    pub peak_scope: Option<PeakScope>,
+    #[serde(default)]
+    pub tracemalloc_peak: Option<u64>,
+    #[serde(default)]
+    pub start: StartCounters,
+}
+
+/// `attribute` mode's answer.
+#[derive(Deserialize)]
+pub struct Attributed {
+    pub attribution: Attribution,
+}
+
+/// The phase of a process in which the scenario's code raised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Start,
+    Setup,
+    Warmup,
+    Run,
+    Teardown,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Start => "start",
+            Phase::Setup => "setup",
+            Phase::Warmup => "warmup",
+            Phase::Run => "run",
+            Phase::Teardown => "teardown",
+        }
+    }
+}
+
+/// What the scenario's exception was, as the probe classified it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// Any exception.
+    Exception,
+    /// `sys.exit`.
+    Exit,
+    /// `MemoryError` under the probe's own address-space cap.
+    MemoryLimit,
+    /// `KeyboardInterrupt`.
+    Interrupted,
+}
+
+/// An exception (or sys.exit, or MemoryError) raised by the scenario's code.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ScenarioException {
+    pub phase: Phase,
+    pub kind: ExceptionKind,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub message: String,
+    pub traceback: String,
+}
+
+/// One allocation site that kept memory over the attribution iterations.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Site {
+    pub file: String,
+    pub line: u64,
+    /// Whether `file` is the user's code (not the standard library).
+    pub user_code: bool,
+    pub bytes_per_iteration: f64,
+    pub blocks_per_iteration: f64,
+    /// Oldest call first, memreg's and the import machinery's frames left out.
+    pub traceback: Vec<Frame>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Frame {
+    pub file: String,
+    pub line: u64,
+    pub source: String,
+}
+
+/// A gc-tracked type whose live count grew.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TypeGrowth {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub per_iteration: f64,
+    pub before: u64,
+    pub after: u64,
+}
+
+/// Where retained memory comes from: tracemalloc sites and growing object types.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Attribution {
+    pub iterations: u64,
+    pub frames: u64,
+    /// Net bytes per iteration that tracemalloc saw retained, all sites together.
+    pub traced_bytes_per_iteration: f64,
+    pub sites: Vec<Site>,
+    pub types: Vec<TypeGrowth>,
+}

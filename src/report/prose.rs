@@ -1,0 +1,445 @@
+//! The sentences memreg says about a run, in one place: one-line summaries, the
+//! lines that explain a failure, how values are written for people. Every format
+//! (console, JUnit, Markdown, HTML, JSON, annotations) takes its wording from here,
+//! so they say the same thing.
+
+use super::model::Outcome;
+use crate::baseline::record::BaselineChange;
+use crate::baseline::{BaselineResult, Change, FigureComparison, Kind};
+use crate::figures::Figure;
+use crate::probe::wire::{ExceptionKind, Site};
+use crate::probe::Fault;
+use crate::scenario::{Expect, Metric};
+use crate::units::{format_bytes, format_duration, Bytes};
+use crate::verdict::{Check, CounterVerdict, Verdict, ALPHA};
+
+/// A counter's growth per iteration: `8.3 B`, `2 blk`, `0.33 blk`.
+pub fn growth(metric: Metric, value: f64) -> String {
+    if metric.is_bytes() {
+        format_bytes(value)
+    } else if value == value.trunc() {
+        format!("{value:.0} blk")
+    } else {
+        format!("{value:.2} blk")
+    }
+}
+
+/// A figure's value for people: `1.2 MiB`, `340 blocks`, `8.3 B/it`.
+pub fn figure_value(figure: Figure, value: f64) -> String {
+    match figure {
+        Figure::HeldBlocks => format!("{value:.0} blocks"),
+        Figure::GrowthBlocks => format!("{:.3} blk/it", value / 1000.0),
+        Figure::GrowthNative => format!("{}/it", format_bytes(value / 1000.0)),
+        _ => format_bytes(value),
+    }
+}
+
+/// `leak: native heap grows 8.3 B/iteration (5/5 processes agree, sign test p=0.031)`
+pub fn leak_line(c: &CounterVerdict) -> String {
+    format!(
+        "leak: {} grows {}/iteration ({}/{} processes agree, sign test p={:.3})",
+        c.metric.label(),
+        growth(c.metric, c.median),
+        c.agreeing,
+        c.processes,
+        c.p_value
+    )
+}
+
+/// How a process ended without a usable record.
+pub fn fault(f: &Fault) -> String {
+    match f {
+        Fault::Exception(e) if e.kind == ExceptionKind::Exit => {
+            format!("{} in {}", e.message, e.phase.as_str())
+        }
+        Fault::Exception(e) => {
+            format!("{}: {} (in {})", e.type_name, e.message, e.phase.as_str())
+        }
+        Fault::Crashed { signal } => format!(
+            "Python crashed: killed by signal {signal} ({})",
+            crate::child::signal_name(*signal)
+        ),
+        Fault::ExitedWithoutRecord { code } => format!(
+            "process exited with status {code} before reporting (os._exit or a fatal error?)"
+        ),
+        Fault::TimedOut { after } => format!(
+            "timed out after {} (process group killed)",
+            format_duration(*after)
+        ),
+        Fault::MemoryLimit {
+            rss: Some(rss),
+            limit,
+        } => format!(
+            "memory limit exceeded: RSS {} > limit {}",
+            Bytes(*rss),
+            Bytes(*limit)
+        ),
+        Fault::MemoryLimit { rss: None, limit } => format!(
+            "memory limit exceeded: MemoryError at limit {}",
+            Bytes(*limit)
+        ),
+        Fault::BadRecord(m) => format!("probe record unusable: {m}"),
+        Fault::Cancelled => "interrupted".into(),
+    }
+}
+
+/// Why an inconclusive verdict is inconclusive.
+pub fn inconclusive_reason(processes: usize) -> String {
+    format!(
+        "all {processes} processes grow, but {processes} cannot reach p <= {ALPHA} (sign test needs at least 5 processes)"
+    )
+}
+
+/// One line saying why the leak check failed, errored or was inconclusive.
+pub fn summary(o: &Outcome) -> Option<String> {
+    let a = &o.analysis;
+    match (a.verdict, o.expect) {
+        (Verdict::Error, _) => {
+            let faults: Vec<_> = o.process_faults().collect();
+            Some(match faults.first() {
+                None => "interrupted".into(),
+                Some((_, first)) if faults.len() > 1 => format!(
+                    "{} ({} of {} processes failed)",
+                    fault(first),
+                    faults.len(),
+                    o.process_details.len()
+                ),
+                Some((_, first)) => fault(first),
+            })
+        }
+        (Verdict::Leak, Expect::Pass) => a.leaking().map(leak_line),
+        (Verdict::Clean, Expect::Leak) => {
+            Some("expected a leak (`expect: leak`), but no counter grows".into())
+        }
+        (Verdict::Inconclusive, _) => Some(inconclusive_reason(o.process_details.len())),
+        _ => None,
+    }
+}
+
+/// Why a figure was compared as it was, when that is worth saying.
+pub fn comparison_note(c: &FigureComparison) -> Option<&'static str> {
+    match c.kind {
+        Kind::Exact => None,
+        Kind::Noisy if c.exact_before() => {
+            Some("exact in the baseline, varies now: compared as noisy")
+        }
+        Kind::Noisy => Some("varies between processes: compared as noisy"),
+    }
+}
+
+/// Why a change beyond the floor is inconclusive.
+pub fn inconclusive_change(c: &FigureComparison) -> Option<String> {
+    (c.status == Change::Inconclusive).then(|| {
+        format!(
+            "{} and {} processes cannot reach p <= {} (5 and 5 can)",
+            c.old.len(),
+            c.new.len(),
+            crate::baseline::compare::ALPHA
+        )
+    })
+}
+
+/// `+31.0%` of the old median, or the change itself when the old median is 0.
+fn relative(c: &FigureComparison, v: f64) -> String {
+    if c.old_median != 0.0 {
+        format!("{:+.1}%", v / c.old_median.abs() * 100.0)
+    } else {
+        format!("{:+}", figure_value(c.figure, v))
+    }
+}
+
+/// `held_native: 1.2 MiB -> 1.6 MiB (+31.0%, 95% CI +30.1%..+32.0%, p=0.004, n=5/5)`
+pub fn describe(c: &FigureComparison) -> String {
+    let f = c.figure;
+    let mut s = format!(
+        "{}: {} -> {} ({}",
+        f.key(),
+        figure_value(f, c.old_median),
+        figure_value(f, c.new_median),
+        relative(c, c.change)
+    );
+    if let Some((lo, hi)) = c.interval {
+        s.push_str(&format!(
+            ", 95% CI {}..{}",
+            relative(c, lo),
+            relative(c, hi)
+        ));
+    }
+    match c.p_value {
+        Some(p) => s.push_str(&format!(", p={p:.4}")),
+        None => s.push_str(", exact"),
+    }
+    s.push_str(&format!(", n={}/{})", c.old.len(), c.new.len()));
+    if let Some(n) = comparison_note(c) {
+        s.push_str(&format!(" [{n}]"));
+    }
+    s
+}
+
+/// Why a baseline was not compared (recorded with other settings).
+pub fn settings_detail(recorded: (u64, u64), now: (u64, u64)) -> String {
+    format!(
+        "iterations {} / warmup {} (now {} / {})",
+        recorded.0, recorded.1, now.0, now.1
+    )
+}
+
+/// A note on a comparison with a baseline recorded by another Python build.
+pub fn recorded_with_note(recorded: &str, now: &str) -> String {
+    format!("baseline recorded with Python {recorded}, now {now}")
+}
+
+/// One line for people: why the baseline check failed, or what it found.
+pub fn baseline_summary(o: &Outcome, b: &BaselineResult) -> String {
+    match b {
+        BaselineResult::Missing { environment, .. } => format!("no baseline for {environment}"),
+        BaselineResult::SettingsDiffer {
+            environment,
+            recorded,
+            ..
+        } => format!(
+            "baseline for {environment} was recorded with {}: not compared",
+            settings_detail(*recorded, (o.iterations, o.warmup))
+        ),
+        BaselineResult::Compared { .. } => {
+            let regressed = b.with(Change::Regressed);
+            match regressed.first() {
+                Some(first) if regressed.len() == 1 => {
+                    format!("regression: {}", describe(first))
+                }
+                Some(first) => format!(
+                    "regression: {} (and {} more)",
+                    describe(first),
+                    regressed.len() - 1
+                ),
+                None => "matches the baseline".into(),
+            }
+        }
+    }
+}
+
+/// The note a comparison adds to the scenario's notes, if any.
+pub fn baseline_note(o: &Outcome) -> Option<String> {
+    match &o.baseline {
+        Some(BaselineResult::Compared {
+            recorded_with: Some(then),
+            ..
+        }) => Some(recorded_with_note(
+            then,
+            o.python.as_ref().map_or("", |p| p.build.as_str()),
+        )),
+        _ => None,
+    }
+}
+
+/// Every note about a scenario: the probes' own and the baseline's.
+pub fn notes(o: &Outcome) -> Vec<String> {
+    let mut n = o.notes.clone();
+    n.extend(baseline_note(o));
+    n
+}
+
+/// The lines that explain one scenario's failure, for every format.
+pub fn detail_lines(o: &Outcome) -> Vec<String> {
+    let mut lines = baseline_lines(o);
+    lines.extend(leak_detail_lines(o));
+    lines.extend(attribution_lines(o));
+    lines
+}
+
+/// Where the memory comes from: allocation sites with a short traceback, growing
+/// object types, and native growth no Python site accounts for.
+pub fn attribution_lines(o: &Outcome) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &o.attribution {
+        None => return lines,
+        Some(Err(e)) => {
+            lines.push(format!("  where: attribution failed: {e}"));
+            return lines;
+        }
+        Some(Ok(a)) => {
+            lines.push(format!(
+                "  where (tracemalloc over {} iterations, {} frames):",
+                a.iterations, a.frames
+            ));
+            if a.sites.is_empty() {
+                lines.push("    no Python allocation site kept memory".into());
+            }
+            for site in &a.sites {
+                lines.push(format!(
+                    "    {}:{}  +{}/it, {:+.2} blocks/it",
+                    site.file,
+                    site.line,
+                    format_bytes(site.bytes_per_iteration),
+                    site.blocks_per_iteration
+                ));
+                lines.extend(
+                    short_traceback(site)
+                        .into_iter()
+                        .map(|l| format!("      {l}")),
+                );
+            }
+            if !a.types.is_empty() {
+                let types: Vec<String> = a
+                    .types
+                    .iter()
+                    .map(|t| format!("{} {:+.2}/it", t.type_name, t.per_iteration))
+                    .collect();
+                lines.push(format!("  growing types (gc): {}", types.join(", ")));
+            }
+        }
+    }
+    if let Some((native, traced)) = o.unaccounted_native() {
+        lines.push(format!(
+            "  native: the native heap grows {}/it but Python allocations account for {}/it: memory allocated outside Python (a C extension, ctypes, a library's malloc)",
+            format_bytes(native),
+            format_bytes(traced)
+        ));
+    }
+    lines
+}
+
+/// The site's source line, where it allocated when that is deeper (a library), and
+/// at most two callers.
+pub fn short_traceback(site: &Site) -> Vec<String> {
+    let tb = &site.traceback;
+    let at = tb
+        .iter()
+        .rposition(|f| f.file == site.file && f.line == site.line);
+    let mut lines = Vec::new();
+    let Some(at) = at else { return lines };
+    if !tb[at].source.is_empty() {
+        lines.push(tb[at].source.clone());
+    }
+    if let Some(inner) = tb.last().filter(|_| at + 1 < tb.len()) {
+        lines.push(format!("allocated in {}:{}", inner.file, inner.line));
+    }
+    for f in tb[..at].iter().rev().take(2) {
+        lines.push(format!("called from {}:{}  {}", f.file, f.line, f.source));
+    }
+    lines
+}
+
+/// Baseline problems: missing under --strict, or every regressed figure.
+pub fn baseline_lines(o: &Outcome) -> Vec<String> {
+    let Some(b) = o.baseline.as_ref().filter(|b| b.failed()) else {
+        return vec![];
+    };
+    let mut lines = vec![baseline_summary(o, b)];
+    let regressed = b.with(Change::Regressed);
+    if regressed.len() > 1 {
+        lines.extend(regressed.iter().map(|c| format!("  {}", describe(c))));
+    }
+    for c in b.with(Change::Inconclusive) {
+        lines.push(format!("  inconclusive: {}", describe(c)));
+    }
+    lines.push("  if the change is intended, record it with `memreg baseline update` and commit baselines/".into());
+    lines
+}
+
+fn leak_detail_lines(o: &Outcome) -> Vec<String> {
+    if o.analysis.check == Check::Passed && o.baseline.as_ref().is_some_and(|b| b.failed()) {
+        return vec![];
+    }
+    let mut lines = Vec::new();
+    let summary = summary(o);
+    if let Some(s) = &summary {
+        lines.push(s.clone());
+    }
+    for c in &o.analysis.counters {
+        if c.gating && c.leak && summary.as_deref() != Some(leak_line(c).as_str()) {
+            lines.push(leak_line(c));
+        }
+    }
+    for c in &o.analysis.counters {
+        let per: Vec<String> = c
+            .per_process
+            .iter()
+            .zip(&c.growing)
+            .map(|(g, grows)| format!("{}{}", growth(c.metric, *g), if *grows { "*" } else { "" }))
+            .collect();
+        lines.push(format!(
+            "  {:<13} per process: {}{}",
+            c.metric.label(),
+            per.join(", "),
+            if c.gating { "" } else { "  (informational)" }
+        ));
+    }
+    if !o.analysis.counters.is_empty() {
+        lines.push(format!(
+            "  (* = grew in the second half and in each of its quarters; {} iterations after {} warm-up, tolerance {})",
+            o.iterations,
+            o.warmup,
+            o.tolerance
+        ));
+    }
+    if o.analysis.verdict == Verdict::Leak && o.expect == Expect::Pass {
+        lines.push("  hint: if this is a cache filling, give it more `warmup:`; if the growth is intended, raise `tolerance:`".into());
+    }
+    if let Some(d) = fault_detail(o) {
+        lines.extend(d.lines().map(|l| format!("  {l}")));
+    }
+    lines
+}
+
+/// The traceback (or equivalent) of the first fault, when there is one.
+pub fn fault_detail(o: &Outcome) -> Option<String> {
+    let (i, f) = o.faults.first()?;
+    let detail = match f {
+        Fault::Exception(e) => e.traceback.trim_end().to_owned(),
+        other => fault(other),
+    };
+    Some(format!("process {}: {detail}", i + 1))
+}
+
+/// The `baseline update`/`apply` change table, as Markdown ready for a pull request.
+pub fn change_table(changes: &[BaselineChange], unchanged: usize) -> String {
+    if changes.is_empty() {
+        return format!("No baseline changed meaningfully ({unchanged} within noise).\n");
+    }
+    let mut out = String::from("| scenario | figure | old -> new | change |\n|---|---|---|---|\n");
+    for c in changes {
+        let cells = match c {
+            BaselineChange::New {
+                scenario,
+                figure,
+                median,
+            } => [
+                scenario.clone(),
+                figure.key().into(),
+                format!("- -> {}", figure_value(*figure, *median)),
+                "new".into(),
+            ],
+            BaselineChange::Settings {
+                scenario,
+                recorded,
+                now,
+            } => [
+                scenario.clone(),
+                "(all)".into(),
+                format!("settings changed: {}", settings_detail(*recorded, *now)),
+                "re-recorded".into(),
+            ],
+            BaselineChange::Changed {
+                scenario,
+                comparison: c,
+            } => [
+                scenario.clone(),
+                c.figure.key().into(),
+                format!(
+                    "{} -> {}",
+                    figure_value(c.figure, c.old_median),
+                    figure_value(c.figure, c.new_median)
+                ),
+                c.change_percent()
+                    .map_or("-".into(), |p| format!("{p:+.1}%")),
+            ],
+        };
+        let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            cells[0], cells[1], cells[2], cells[3]
+        ));
+    }
+    out
+}

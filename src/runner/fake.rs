@@ -1,0 +1,154 @@
+//! A runner without Python, for tests of everything above the probe (hyperfine's
+//! mock executor, for memreg). A scenario's `run:` code is read as directives that
+//! say what its processes report:
+//!
+//! - `blocks+=R` / `native+=R`: the counter grows R per iteration (default 0);
+//! - `held=B`: native bytes held from setup on (default 0);
+//! - `raise`: every process raises in `run`;
+//! - `syntax-error`: the compile check reports a SyntaxError in `run`.
+
+use super::Runner;
+use crate::error::Error;
+use crate::probe::wire::{
+    ExceptionKind, Measurement, Phase, PythonInfo, ScenarioException, StartCounters, Timing,
+};
+use crate::probe::{Attribution, Fault, ProcessResult};
+use crate::scenario::{Metric, Scenario};
+use crate::schedule;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The interpreter every fake process reports.
+pub fn python() -> PythonInfo {
+    PythonInfo {
+        implementation: "cpython".into(),
+        version: "3.11.7".into(),
+        executable: "/fake/python3".into(),
+        platform: "linux".into(),
+        machine: "x86_64".into(),
+        build: "3.11.7 (fake)".into(),
+        allocator: "pymalloc, glibc 2.36".into(),
+    }
+}
+
+/// One process's samples: blocks and native heap growing linearly.
+pub fn measurement(iterations: u64, blocks_rate: f64, native_rate: f64, held: i64) -> Measurement {
+    let positions = schedule::positions(iterations);
+    let line = |base: i64, rate: f64| -> Vec<i64> {
+        positions
+            .iter()
+            .map(|&x| base + (rate * x as f64).round() as i64)
+            .collect()
+    };
+    Measurement {
+        python: python(),
+        notes: vec![],
+        timing: Timing {
+            body_s: 1e-6 * iterations as f64,
+            ..Timing::default()
+        },
+        series: [
+            (Metric::Blocks, line(40_000, blocks_rate)),
+            (Metric::Native, line(1_000_000 + held, native_rate)),
+        ]
+        .into(),
+        peak_rss: Some(14 << 20),
+        peak_scope: None,
+        tracemalloc_peak: None,
+        start: StartCounters {
+            blocks: Some(40_000),
+            native: Some(1_000_000),
+        },
+    }
+}
+
+/// A finished process with `measurement`'s samples.
+pub fn process(m: Measurement) -> ProcessResult {
+    ProcessResult {
+        outcome: Ok(m),
+        output: String::new(),
+        output_bytes: 0,
+        elapsed: Duration::from_millis(10),
+    }
+}
+
+fn directive(s: &Scenario, key: &str) -> Option<f64> {
+    s.run
+        .source
+        .split_whitespace()
+        .find_map(|d| d.strip_prefix(key)?.parse().ok())
+}
+
+fn has(s: &Scenario, word: &str) -> bool {
+    s.run.source.split_whitespace().any(|d| d == word)
+}
+
+/// Records what it was asked to do.
+#[derive(Default)]
+pub struct FakeRunner {
+    pub measured: Mutex<Vec<String>>,
+    pub attributed: Mutex<Vec<String>>,
+}
+
+impl Runner for FakeRunner {
+    fn check(
+        &self,
+        python: &Path,
+        scenarios: &[&Scenario],
+    ) -> Result<(PythonInfo, Vec<Error>), Error> {
+        let errors = scenarios
+            .iter()
+            .filter(|s| has(s, "syntax-error"))
+            .map(|s| {
+                Error::Compile(Box::new(crate::error::CompileError {
+                    file: s.file.display().to_string(),
+                    line: s.run.first_line.unwrap_or(1),
+                    column: 1,
+                    scenario: s.name.clone(),
+                    part: "run".into(),
+                    message: "invalid syntax".into(),
+                    text: String::new(),
+                }))
+            })
+            .collect();
+        let mut info = self::python();
+        info.executable = python.display().to_string();
+        Ok((info, errors))
+    }
+
+    fn measure(&self, s: &Scenario, _python: &Path) -> Result<ProcessResult, Error> {
+        self.measured.lock().unwrap().push(s.name.clone());
+        if has(s, "raise") {
+            return Ok(ProcessResult {
+                outcome: Err(Fault::Exception(ScenarioException {
+                    phase: Phase::Run,
+                    kind: ExceptionKind::Exception,
+                    type_name: "KeyError".into(),
+                    message: "1".into(),
+                    traceback: "Traceback (most recent call last):\nKeyError: 1\n".into(),
+                })),
+                output: "boom\n".into(),
+                output_bytes: 5,
+                elapsed: Duration::from_millis(10),
+            });
+        }
+        Ok(process(measurement(
+            s.iterations,
+            directive(s, "blocks+=").unwrap_or(0.0),
+            directive(s, "native+=").unwrap_or(0.0),
+            directive(s, "held=").unwrap_or(0.0) as i64,
+        )))
+    }
+
+    fn attribute(&self, s: &Scenario, _python: &Path) -> Result<Result<Attribution, Fault>, Error> {
+        self.attributed.lock().unwrap().push(s.name.clone());
+        Ok(Ok(Attribution {
+            iterations: s.iterations.min(1000),
+            frames: s.attribution.frames,
+            traced_bytes_per_iteration: 0.0,
+            sites: vec![],
+            types: vec![],
+        }))
+    }
+}
