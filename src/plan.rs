@@ -67,6 +67,11 @@ impl RunPlan {
         all
     }
 
+    /// The planned scenarios, in order.
+    pub fn each_scenario(&self) -> Vec<&Scenario> {
+        self.scenarios.iter().map(|p| &p.scenario).collect()
+    }
+
     /// Number of measuring processes the plan starts.
     pub fn processes(&self) -> u32 {
         self.scenarios.iter().map(|p| p.scenario.processes).sum()

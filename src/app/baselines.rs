@@ -9,7 +9,7 @@ use crate::error::{Error, Errors};
 use crate::plan::Selection;
 use crate::report::{prose, RunReport};
 use crate::runner::Runner;
-use crate::scenario::{self, Scenario};
+use crate::scenario;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -72,12 +72,7 @@ pub fn update(
     events: &dyn Events,
 ) -> Result<Updated, Errors> {
     let prepared = prepare(selection, runner)?;
-    let scenarios: Vec<&Scenario> = prepared
-        .plan
-        .scenarios
-        .iter()
-        .map(|p| &p.scenario)
-        .collect();
+    let scenarios = prepared.plan.each_scenario();
     let store = BaselineStore::new(dir);
     let stored: Vec<Option<BaselineFile>> = if force {
         scenarios

@@ -93,12 +93,7 @@ pub fn run(
     events: &dyn Events,
 ) -> Result<RunOutput, Errors> {
     let prepared = prepare(&opts.selection, runner)?;
-    let scenarios: Vec<&Scenario> = prepared
-        .plan
-        .scenarios
-        .iter()
-        .map(|p| &p.scenario)
-        .collect();
+    let scenarios = prepared.plan.each_scenario();
     let store = BaselineStore::new(&opts.baselines);
     let stored = load_baselines(&store, &scenarios)?;
     let mut report = measure(&prepared, runner, jobs(opts.jobs), events)?;

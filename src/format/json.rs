@@ -956,3 +956,54 @@ pub fn read(text: &str) -> Result<RunReport, String> {
         interrupted: report.interrupted,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::fake;
+
+    /// Writing, reading and writing again gives the same file: nothing the format
+    /// holds is lost on the way through the model (what `memreg merge` relies on).
+    #[test]
+    fn a_report_survives_a_round_trip_through_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(
+            &path,
+            "scenarios:\n  - {name: leaky, run: x, iterations: 100}\n  - {name: clean, run: x, iterations: 100, expect: leak}\n",
+        )
+        .unwrap();
+        let scenarios = crate::scenario::load_all(&[path]).unwrap();
+        let leaky: Vec<_> = (0..5)
+            .map(|_| fake::process(fake::measurement(100, 1.0, 8.0, 0)))
+            .collect();
+        let clean: Vec<_> = (0..3)
+            .map(|_| fake::process(fake::measurement(100, 0.0, 0.0, 0)))
+            .collect();
+        let run = RunReport {
+            outcomes: vec![
+                Outcome::build(&scenarios[0], &leaky),
+                Outcome::build(&scenarios[1], &clean),
+            ],
+            elapsed: Duration::from_millis(1234),
+            interrupted: true,
+        };
+        let mut first = Vec::new();
+        write(&mut first, &run).unwrap();
+        let back = read(std::str::from_utf8(&first).unwrap()).unwrap();
+        let mut second = Vec::new();
+        write(&mut second, &back).unwrap();
+        let (first, second) = (
+            String::from_utf8(first).unwrap(),
+            String::from_utf8(second).unwrap(),
+        );
+        let differ = first
+            .lines()
+            .zip(second.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b);
+        assert!(differ.is_none(), "line {:?}", differ);
+        assert_eq!(first.len(), second.len());
+        assert_eq!(back.outcomes[1].faults.len(), 1, "the interrupted process");
+    }
+}
