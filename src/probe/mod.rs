@@ -27,28 +27,39 @@ use wire::{
     Part, Reply,
 };
 
-pub const SOURCE: &str = include_str!("probe.py");
+/// The probe's parts (src/probe/py/), by name: `core` is the entry point and loads
+/// the others a mode needs.
+pub const PARTS: [(&str, &str); 5] = [
+    ("core", include_str!("py/core.py")),
+    ("counters", include_str!("py/counters.py")),
+    ("measure", include_str!("py/measure.py")),
+    ("attribute", include_str!("py/attribute.py")),
+    ("check", include_str!("py/check.py")),
+];
 
-/// Starts the probe: the code object the `check` process saved with marshal (keyed by
-/// the interpreter's bytecode tag), else `probe.py` compiled. Its frames are named
-/// `<string>`, which attribution leaves out.
+/// Starts the probe: the code object of its core part that the `check` process saved
+/// with marshal (keyed by the interpreter's bytecode tag), else `core.py` compiled.
+/// Its frames are named `<string>`, which tracebacks and attribution leave out.
 const BOOTSTRAP: &str = r#"import sys, marshal
 d = sys.argv[1]
 try:
-    with open(d + '/probe-' + str(sys.implementation.cache_tag) + '.bin', 'rb') as f:
+    with open(d + '/probe-core-' + str(sys.implementation.cache_tag) + '.bin', 'rb') as f:
         __memreg_code__ = marshal.load(f)
 except (OSError, ValueError, EOFError, TypeError):
-    with open(d + '/probe.py', encoding='utf-8') as f:
+    with open(d + '/probe/core.py', encoding='utf-8') as f:
         __memreg_code__ = compile(f.read(), '<string>', 'exec')
 exec(__memreg_code__)
 "#;
 
-/// Writes the probe's source into memreg's private work directory, once per run.
+/// Writes the probe's parts into memreg's private work directory, once per run.
 pub fn install(workdir: &Path) -> Result<(), Error> {
-    std::fs::write(workdir.join("probe.py"), SOURCE).map_err(|source| Error::WorkDir {
-        path: workdir.to_owned(),
-        source,
-    })
+    let err = temp_error(workdir);
+    let dir = workdir.join("probe");
+    std::fs::create_dir_all(&dir).map_err(&err)?;
+    for (name, source) in PARTS {
+        std::fs::write(dir.join(format!("{name}.py")), source).map_err(&err)?;
+    }
+    Ok(())
 }
 
 /// Output kept per process (half from the start, half from the end).

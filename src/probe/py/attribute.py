@@ -1,0 +1,148 @@
+# memreg probe, attribute mode: where does a failing scenario's memory come from?
+# Loaded by core.py's main for `attribute`; detection never pays for it.
+
+def _internal(filename):
+    """Frames that are memreg's or the import machinery's, never the user's."""
+    return filename == "<string>" or filename.startswith("<frozen ") or "importlib" in filename
+
+
+def _library_dirs():
+    """(standard library dirs, third-party dirs): site-packages lives inside the
+    standard library's directory but holds code a user may be testing."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    norm = lambda k: os.path.normcase(os.path.realpath(paths[k])) + os.sep  # noqa: E731
+    std = tuple(norm(k) for k in ("stdlib", "platstdlib") if k in paths)
+    third = tuple(norm(k) for k in ("purelib", "platlib") if k in paths)
+    return std, third
+
+
+def _shown(filename):
+    """A path as people read it: relative to the working directory when inside it."""
+    try:
+        cwd = os.getcwd() + os.sep
+        path = os.path.abspath(filename)
+        return path[len(cwd):] if path.startswith(cwd) else filename
+    except (OSError, ValueError):
+        return filename
+
+
+def _type_counts():
+    counts = {}
+    for o in gc.get_objects():
+        t = type(o)
+        key = t.__module__ + "." + t.__qualname__ if t.__module__ != "builtins" else t.__qualname__
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def attribute(config, record):
+    """Where does retained memory come from? tracemalloc snapshots compared by
+    traceback, and gc-tracked object counts by type (objgraph's show_growth), over
+    `iterations` iterations after setup and warm-up."""
+    import linecache
+    import tracemalloc
+
+    frames = config["frames"]
+    n = config["iterations"]
+    ns = scenario_namespace(config)
+    phase = Phase()
+    try:
+        phase.name = "setup"
+        body = compile_part(config["run"])
+        tracemalloc.start(frames)
+        if config.get("setup"):
+            exec(compile_part(config["setup"]), ns)
+        phase.name = "warmup"
+        for _ in repeat(None, config["warmup"]):
+            exec(body, ns)
+        phase.name = "run"
+        # Two passes, so tracemalloc's snapshots are not counted as growing types.
+        gc.collect()
+        before_types = _type_counts()
+        for _ in repeat(None, n):
+            exec(body, ns)
+        gc.collect()
+        after_types = _type_counts()
+        before = tracemalloc.take_snapshot()
+        for _ in repeat(None, n):
+            exec(body, ns)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+    except BaseException as e:
+        record["status"] = "error"
+        record["error"] = error_record(e, phase.name, False)
+        return record
+
+    stdlib, third_party = _library_dirs()
+    noise = (tracemalloc.__file__, linecache.__file__)
+    filters = [tracemalloc.Filter(False, f) for f in noise]
+    diffs = after.filter_traces(filters).compare_to(before.filter_traces(filters), "traceback")
+
+    def is_user(f):
+        path = os.path.normcase(os.path.realpath(f.filename))
+        return path.startswith(third_party) or not path.startswith(stdlib)
+
+    # One source line is often reached through several tracebacks: aggregate by the
+    # site that kept the memory (the innermost frame in the user's code, else the
+    # innermost frame), keeping the biggest traceback as the example.
+    by_site = {}
+    traced = 0
+    for d in diffs:
+        traced += d.size_diff
+        frames_ = [f for f in d.traceback if not _internal(f.filename)]
+        if not frames_:
+            continue
+        user = [f for f in frames_ if is_user(f)]
+        site = (user or frames_)[-1]
+        key = (site.filename, site.lineno)
+        entry = by_site.setdefault(key, {"size": 0, "count": 0, "best": 0, "frames": frames_, "user": bool(user)})
+        entry["size"] += d.size_diff
+        entry["count"] += d.count_diff
+        if d.size_diff > entry["best"]:
+            entry["best"] = d.size_diff
+            entry["frames"] = frames_
+    sites = []
+    ranked = sorted(by_site.items(), key=lambda kv: (-kv[1]["size"], kv[0]))
+    for (filename, lineno), e in ranked:
+        if e["size"] <= 0 or len(sites) >= config["top"]:
+            break
+        sites.append(
+            {
+                "file": _shown(filename),
+                "line": lineno,
+                "user_code": e["user"],
+                "bytes_per_iteration": e["size"] / n,
+                "blocks_per_iteration": e["count"] / n,
+                "traceback": [
+                    {
+                        "file": _shown(f.filename),
+                        "line": f.lineno,
+                        "source": linecache.getline(f.filename, f.lineno).strip(),
+                    }
+                    for f in e["frames"][-config["frames"] :]
+                ],
+            }
+        )
+    grown = []
+    for key, count in after_types.items():
+        delta = count - before_types.get(key, 0)
+        if delta > 1:  # one object more is a one-off, not growth
+            grown.append({"type": key, "per_iteration": delta / n, "before": before_types.get(key, 0), "after": count})
+    grown.sort(key=lambda g: (-g["per_iteration"], g["type"]))
+    record["attribution"] = {
+        "iterations": n,
+        "frames": frames,
+        "traced_bytes_per_iteration": traced / n,
+        "sites": sites,
+        "types": grown[: config["top"]],
+    }
+    return record
+
+
+# Config and record are JSON. The json module costs ~7 ms to import without site
+# (the check process runs with -S): memreg's config is serde_json output, which is
+# also Python literal syntax once true/false/null are names, and the record is
+# written by the small encoder below.

@@ -1,0 +1,205 @@
+# memreg probe, core: the entry point every probe process runs, the configuration
+# and record it exchanges with memreg, and what the other parts share. Shipped
+# inside the memreg binary as several files (src/probe/py/*.py) written to memreg's
+# work directory; the `check` process compiles each once and saves its code object
+# with marshal, so later processes load code instead of compiling it:
+#
+#   python -c BOOTSTRAP WORKDIR measure|attribute|check CONFIG.json RECORD.json
+#
+# The other parts (counters, measure, attribute, check) are loaded into this
+# namespace by `need()` only by the modes that use them. All parts are compiled with
+# the file name '<string>', which tracebacks and attribution leave out.
+#
+# The measuring loop must not measure itself (docs/measuring.md §1): storage for
+# samples is allocated before measuring, no Python object made for a sample outlives
+# it, and the probe's own live locals are the same at every read. Sample indices stay
+# below 257 so they are CPython's cached small ints, never new blocks.
+
+import builtins
+import gc
+import marshal
+import os
+import sys
+import time
+from itertools import repeat
+
+# Imports are kept to what every run needs: an interpreter start is part of every
+# process's cost (traceback is imported only when there is an error to format).
+
+FORMAT = 1
+MAX_SAMPLES = 256  # keeps every sample index a cached small int
+PARTS = ("core", "counters", "measure", "attribute", "check")
+
+
+def part_code(name):
+    """The code object of one probe part: saved by the check process, else compiled."""
+    workdir = sys.argv[1]
+    try:
+        with open(os.path.join(workdir, "probe-%s-%s.bin" % (name, sys.implementation.cache_tag)), "rb") as f:
+            return marshal.load(f)
+    except (OSError, ValueError, EOFError, TypeError):
+        with open(os.path.join(workdir, "probe", name + ".py"), encoding="utf-8") as f:
+            return compile(f.read(), "<string>", "exec")
+
+
+def need(*names):
+    """Load probe parts into this namespace (each once)."""
+    for name in names:
+        if name not in _loaded:
+            _loaded.add(name)
+            exec(part_code(name), globals())
+
+
+_loaded = {"core"}
+
+def compile_part(part):
+    """Compile a code part so that tracebacks and SyntaxErrors name the YAML line."""
+    code = part["code"]
+    filename = part["filename"]
+    padding = "\n" * (part["first_line"] - 1)
+    if filename.startswith("<"):
+        # Not a real file: register the source so tracebacks can show the lines.
+        import linecache
+
+        lines = (padding + code).splitlines(True)
+        linecache.cache[filename] = (len(code), None, lines, filename)
+    return compile(padding + code, filename, "exec", dont_inherit=True)
+
+
+def user_traceback(exc):
+    """The traceback without the probe's own frames (they are all '<string>')."""
+    import traceback
+
+    te = traceback.TracebackException.from_exception(exc)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if f.filename != "<string>"]
+    )
+    return "".join(te.format())
+
+
+class Phase:
+    name = "start"
+
+
+def error_record(exc, phase, memory_limited):
+    kind = "exception"
+    message = str(exc)
+    if isinstance(exc, SystemExit):
+        kind = "exit"
+        message = "scenario called sys.exit(%r)" % (exc.code,)
+    elif isinstance(exc, MemoryError) and memory_limited:
+        kind = "memory_limit"
+        message = "memory limit exceeded (MemoryError)"
+    elif isinstance(exc, KeyboardInterrupt):
+        kind = "interrupted"
+    return {
+        "phase": phase,
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": message,
+        "traceback": user_traceback(exc),
+    }
+
+
+def python_info():
+    # Not the platform module: platform.libc_ver() reads the interpreter binary.
+    impl = sys.implementation
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        libc = ""
+    return {
+        "implementation": impl.name,
+        "version": "%d.%d.%d" % sys.version_info[:3],
+        "executable": sys.executable,
+        "platform": sys.platform,
+        "machine": os.uname().machine,
+        "build": sys.version.replace("\n", " "),
+        "allocator": ", ".join(
+            x for x in (os.environ.get("PYTHONMALLOC") or "pymalloc", libc) if x
+        ),
+    }
+
+
+def scenario_namespace(config):
+    """The scenario's globals: a real module registered in sys.modules, as code in a
+    script would have (dataclasses, pickle and typing look their classes' module up
+    there), with the scenario's pythonpath first on sys.path."""
+    import types
+
+    for p in config.get("pythonpath", []):
+        sys.path.insert(0, p)
+    module = types.ModuleType("__memreg_scenario__")
+    module.__builtins__ = builtins
+    sys.modules[module.__name__] = module
+    return module.__dict__
+
+
+def load_config(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return eval(text, {"__builtins__": {}}, {"true": True, "false": False, "null": None})
+
+
+_ESCAPES = {i: "\\u%04x" % i for i in range(32)}
+_ESCAPES[ord('"')] = '\\"'
+_ESCAPES[ord("\\")] = "\\\\"
+
+
+def to_json(o):
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if isinstance(o, int):
+        return str(o)
+    if isinstance(o, float):
+        return repr(o) if o == o and o not in (float("inf"), float("-inf")) else "null"
+    if isinstance(o, str):
+        return '"' + o.translate(_ESCAPES) + '"'
+    if isinstance(o, dict):
+        return "{" + ",".join(to_json(str(k)) + ":" + to_json(v) for k, v in o.items()) + "}"
+    if isinstance(o, (list, tuple)):
+        return "[" + ",".join(to_json(v) for v in o) + "]"
+    raise TypeError("cannot encode %r" % type(o))
+
+
+def write_record(path, record):
+    tmp = path + ".tmp"
+    # errors="replace": a lone surrogate (from an undecodable file name) must not
+    # cost the whole record.
+    with open(tmp, "w", encoding="utf-8", errors="replace") as f:
+        f.write(to_json(record))
+    os.replace(tmp, path)  # the parent never sees half a record
+
+
+def main():
+    mode, config_path, record_path = sys.argv[2:5]
+    config = load_config(config_path)
+    if mode == "check":
+        need("check")
+        write_record(record_path, check(config))
+        return
+    import faulthandler
+
+    faulthandler.enable()  # a segfault prints the Python stack into captured stderr
+    record = {
+        "format": FORMAT,
+        "status": "ok",
+        "python": python_info(),
+        "notes": [],
+        "timing": {},
+    }
+    if mode == "attribute":
+        need("attribute")
+        record = attribute(config, record)
+    else:
+        need("counters", "measure")
+        record = measure(config, record)
+    sys.stdout.flush()
+    write_record(record_path, record)
+
+
+main()
