@@ -82,7 +82,7 @@ pub fn update(
     } else {
         load_baselines(&store, &scenarios)?
     };
-    let report = measure(&prepared, runner, jobs(jobs_), events)?;
+    let report = measure(&prepared, runner, jobs(jobs_), events, None)?;
     if report.interrupted {
         return Ok(Updated {
             report,

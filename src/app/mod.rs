@@ -20,6 +20,9 @@ pub use run::{run, RunOptions, RunOutput};
 pub trait Events: Progress {
     /// The plan is checked and its processes are about to start.
     fn starting(&self, _prepared: &Prepared, _jobs: usize) {}
+    /// A scenario's outcome is known (its processes finished, its baseline was
+    /// compared); called from worker threads, in completion order.
+    fn scenario_done(&self, _outcome: &crate::report::Outcome) {}
     /// Every measuring process has finished (or the run was interrupted).
     fn measured(&self) {}
     /// An attribution process starts for failing scenario `n` of `total`.

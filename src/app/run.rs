@@ -6,11 +6,13 @@ use crate::baseline::{evaluate, BaselineFile, BaselineStore, Entry};
 use crate::child::CANCELLED;
 use crate::error::{Error, Errors};
 use crate::plan::Selection;
+use crate::probe::ProcessResult;
 use crate::report::{Outcome, RunReport};
-use crate::runner::{self, Runner};
+use crate::runner::{self, Rounds, Runner};
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// How to run.
@@ -62,26 +64,74 @@ pub(crate) fn jobs(jobs: Option<usize>) -> usize {
         .max(1)
 }
 
-/// Runs every prepared scenario's processes and builds the outcomes.
+/// Builds each scenario's outcome as soon as its processes finish (and compares it
+/// with its baseline), so the user hears of it at once.
+struct Collect<'a> {
+    /// Stored baselines per planned scenario, when the run compares against them.
+    stored: Option<&'a [Option<BaselineFile>]>,
+    strict: bool,
+    events: &'a dyn Events,
+    outcomes: Mutex<Vec<Option<Outcome>>>,
+}
+
+impl Collect<'_> {
+    fn outcome(&self, index: usize, scenario: &Scenario, results: &[ProcessResult]) -> Outcome {
+        let mut o = Outcome::build(scenario, results);
+        if let (Some(stored), Some(py)) = (self.stored, o.ran_cleanly()) {
+            o.baseline = Some(evaluate(
+                scenario,
+                stored[index].as_ref(),
+                &py.environment_key(),
+                &o.figures,
+                &py.build,
+                self.strict,
+            ));
+        }
+        o
+    }
+}
+
+impl Rounds for Collect<'_> {
+    fn finished(
+        &self,
+        index: usize,
+        _round: u32,
+        scenario: &Scenario,
+        results: Vec<ProcessResult>,
+    ) -> Option<Scenario> {
+        let o = self.outcome(index, scenario, &results);
+        self.events.scenario_done(&o);
+        self.outcomes.lock().unwrap()[index] = Some(o);
+        None
+    }
+}
+
+/// Runs every prepared scenario's processes and builds the outcomes, compared with
+/// `stored` baselines when given.
 pub(crate) fn measure(
     prepared: &Prepared,
     runner: &dyn Runner,
     jobs: usize,
     events: &dyn Events,
+    stored: Option<(&[Option<BaselineFile>], bool)>,
 ) -> Result<RunReport, Errors> {
     let started = Instant::now();
     events.starting(prepared, jobs);
-    let results = runner::run_all(&prepared.plan, runner, jobs, events)?;
+    let collect = Collect {
+        stored: stored.map(|(s, _)| s),
+        strict: stored.is_some_and(|(_, strict)| strict),
+        events,
+        outcomes: Mutex::new(vec![None; prepared.plan.scenarios.len()]),
+    };
+    let unfinished = runner::run_all(&prepared.plan, runner, jobs, events, &collect)?;
     events.measured();
-    let outcomes = prepared
-        .plan
-        .scenarios
-        .iter()
-        .zip(&results)
-        .map(|(p, r)| Outcome::build(&p.scenario, r))
-        .collect();
+    let mut outcomes = collect.outcomes.into_inner().unwrap();
+    for u in unfinished {
+        // Interrupted: what ran is reported, the rest as not run.
+        outcomes[u.index] = Some(Outcome::build(&u.scenario, &u.results));
+    }
     Ok(RunReport {
-        outcomes,
+        outcomes: outcomes.into_iter().flatten().collect(),
         elapsed: started.elapsed(),
         interrupted: CANCELLED.load(Ordering::SeqCst),
     })
@@ -96,19 +146,13 @@ pub fn run(
     let scenarios = prepared.plan.each_scenario();
     let store = BaselineStore::new(&opts.baselines);
     let stored = load_baselines(&store, &scenarios)?;
-    let mut report = measure(&prepared, runner, jobs(opts.jobs), events)?;
-    for ((o, s), file) in report.outcomes.iter_mut().zip(&scenarios).zip(&stored) {
-        if let Some(py) = o.ran_cleanly() {
-            o.baseline = Some(evaluate(
-                s,
-                file.as_ref(),
-                &py.environment_key(),
-                &o.figures,
-                &py.build,
-                opts.strict,
-            ));
-        }
-    }
+    let mut report = measure(
+        &prepared,
+        runner,
+        jobs(opts.jobs),
+        events,
+        Some((&stored, opts.strict)),
+    )?;
     if opts.attribution && !report.interrupted {
         explain(&mut report, &prepared, runner, events);
     }
