@@ -1,6 +1,8 @@
 //! The figures that describe a scenario's memory, per process: what it holds after
 //! the measured iterations, its peak, and its growth per iteration. Baselines store
-//! and compare these. All are integers, so stored values round-trip exactly.
+//! and compare these. All are integers, so stored values round-trip exactly. Every
+//! figure is read over the user's window, before any extension the probe made to
+//! confirm a growth, so figures do not depend on whether a process looked longer.
 
 use crate::growth::process_growth;
 use crate::probe::Measurement;
@@ -11,7 +13,13 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Figure {
     /// Live Python blocks after the measured iterations, minus those before setup.
+    /// Informational: stored and shown, never compared (blocks are not bytes: the
+    /// byte floors would mean a different thing for every scenario; held_python is
+    /// the same memory in bytes).
     HeldBlocks,
+    /// Bytes in pymalloc's allocated blocks after the measured iterations, minus
+    /// those before setup: the Python heap in bytes.
+    HeldPython,
     /// Native heap bytes after the measured iterations, minus those before setup.
     HeldNative,
     /// Peak RSS of the measured phase (VmHWM after a reset).
@@ -25,8 +33,9 @@ pub enum Figure {
 }
 
 impl Figure {
-    pub const ALL: [Figure; 6] = [
+    pub const ALL: [Figure; 7] = [
         Figure::HeldBlocks,
+        Figure::HeldPython,
         Figure::HeldNative,
         Figure::PeakRss,
         Figure::TracemallocPeak,
@@ -37,6 +46,7 @@ impl Figure {
     pub fn key(self) -> &'static str {
         match self {
             Figure::HeldBlocks => "held_blocks",
+            Figure::HeldPython => "held_python",
             Figure::HeldNative => "held_native",
             Figure::PeakRss => "peak_rss",
             Figure::TracemallocPeak => "tracemalloc_peak",
@@ -59,6 +69,11 @@ impl Figure {
         }
     }
 
+    /// Whether a change of this figure can regress (or improve) a scenario.
+    pub fn compared(self) -> bool {
+        self != Figure::HeldBlocks
+    }
+
     pub fn is_blocks(self) -> bool {
         matches!(self, Figure::HeldBlocks | Figure::GrowthBlocks)
     }
@@ -72,9 +87,13 @@ impl Figure {
 pub fn of_measurement(m: &Measurement, iterations: u64) -> BTreeMap<Figure, i64> {
     let mut out = BTreeMap::new();
     let positions = schedule::positions(iterations);
-    let last = |metric: Metric| m.series.get(&metric).and_then(|v| v.last().copied());
+    let series = m.user_window();
+    let last = |metric: Metric| series.get(&metric).and_then(|v| v.last().copied());
     if let (Some(end), Some(start)) = (last(Metric::Blocks), m.start.blocks) {
         out.insert(Figure::HeldBlocks, end - start);
+    }
+    if let (Some(end), Some(start)) = (m.end.python, m.start.python) {
+        out.insert(Figure::HeldPython, end - start);
     }
     if let (Some(end), Some(start)) = (last(Metric::Native), m.start.native) {
         out.insert(Figure::HeldNative, end - start);
@@ -89,7 +108,7 @@ pub fn of_measurement(m: &Measurement, iterations: u64) -> BTreeMap<Figure, i64>
         (Figure::GrowthBlocks, Metric::Blocks),
         (Figure::GrowthNative, Metric::Native),
     ] {
-        if let Some(values) = m.series.get(&metric) {
+        if let Some(values) = series.get(&metric) {
             let slope = process_growth(&positions, values, 0.0).slope;
             out.insert(figure, (slope * 1000.0).round() as i64);
         }

@@ -50,6 +50,30 @@ pub fn process_growth(positions: &[u64], values: &[i64], threshold: f64) -> Grow
     }
 }
 
+/// Whether a series' growth is a steady line rather than slowing down: the rise over
+/// the last half of the window is at least 0.4 times (the slope of) the quarter
+/// before, and 0.4 times the eighth before that (docs/statistics.md §1). A steady
+/// line gives 1 for both ratios, a cache settling like 1/t gives about 0.5 and 0.25,
+/// and one that has settled 0. The probe uses the same test to decide when to stop
+/// looking longer.
+pub fn steady(values: &[i64]) -> bool {
+    let s = values.len() - 1;
+    let (h, q, e) = (
+        values[s] - values[s / 2],
+        values[s / 2] - values[s / 4],
+        values[s / 4] - values[s / 8],
+    );
+    5 * h >= 4 * q && 5 * h >= 8 * e
+}
+
+/// The iteration of the series' last rise (0 when it never rose).
+pub fn last_rise(positions: &[u64], values: &[i64]) -> u64 {
+    (1..values.len())
+        .rev()
+        .find(|&i| values[i] > values[i - 1])
+        .map_or(0, |i| positions[i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +121,26 @@ mod tests {
             0.0,
         );
         assert!(!g.grows);
+    }
+
+    #[test]
+    fn a_steady_line_and_a_staircase_are_steady_a_settling_cache_is_not() {
+        assert!(steady(&series(|i| i as i64)));
+        assert!(steady(&series(|i| (i / 230 * 2048) as i64)));
+        // A cache settling like 1 - 1/t (a coupon collector), and one that stopped.
+        assert!(!steady(&series(
+            |i| (100_000.0 * (1.0 - 200.0 / (200.0 + i as f64))) as i64
+        )));
+        assert!(!steady(&series(|i| i.min(1200) as i64)));
+        // Flat is steady: growth is judged only where a counter grows.
+        assert!(steady(&series(|_| 7)));
+    }
+
+    #[test]
+    fn the_last_rise_is_found() {
+        let p = positions();
+        assert_eq!(last_rise(&p, &series(|i| i.min(700) as i64)), 700);
+        assert_eq!(last_rise(&p, &series(|_| 3)), 0);
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn evaluate(
         };
     }
     let mut figures = Vec::new();
-    for f in Figure::ALL {
+    for f in Figure::ALL.into_iter().filter(|f| f.compared()) {
         let Some(old) = entry.values(f) else { continue };
         let new: Vec<i64> = per_process
             .iter()

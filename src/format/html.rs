@@ -43,17 +43,17 @@ fn fmt_value(bytes: bool, v: f64) -> String {
 fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<String> {
     let key = counter.metric.key();
     let bytes = counter.metric.is_bytes();
-    let xs = o.sample_iterations();
-    // Each process's values relative to its first sample, with the verdict's fitted
-    // line (slope, intercept) on the same scale.
-    let series: Vec<(Vec<f64>, f64, f64)> = o
+    // Each process's samples (its window may be longer than the user's) relative to
+    // its first one, with the verdict's fitted line (slope, intercept) on that scale.
+    let series: Vec<(Vec<f64>, Vec<f64>, f64, f64)> = o
         .process_details
         .iter()
-        .filter_map(|p| p.series.get(&counter.metric))
+        .filter_map(|p| Some((o.positions(p), p.series.get(&counter.metric)?)))
         .zip(counter.per_process.iter().zip(&counter.intercepts))
-        .map(|(v, (&slope, &b))| {
+        .map(|((xs, v), (&slope, &b))| {
+            let xs = xs.iter().map(|&x| x as f64).collect();
             let ys = v.iter().map(|&y| (y - v[0]) as f64).collect();
-            (ys, slope, b - v[0] as f64)
+            (xs, ys, slope, b - v[0] as f64)
         })
         .collect();
     if series.is_empty() {
@@ -61,10 +61,10 @@ fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<String> {
     }
     let warm = o.warmup as f64;
     let x_min = -warm;
-    let x_max = *xs.last()? as f64;
+    let x_max = o.longest_window() as f64;
     let (mut y_min, mut y_max) = series
         .iter()
-        .flat_map(|(ys, _, _)| ys)
+        .flat_map(|(_, ys, _, _)| ys)
         .fold((0.0f64, 0.0f64), |(lo, hi), &y| (lo.min(y), hi.max(y)));
     if y_max - y_min < 1.0 {
         y_max += 1.0;
@@ -129,9 +129,8 @@ fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<String> {
         (LEFT + W - RIGHT) / 2.0,
         H - 4.0
     );
-    let xf: Vec<f64> = xs.iter().map(|&x| x as f64).collect();
     let half = counter.fit_from;
-    for (i, (ys, slope, b)) in series.iter().enumerate() {
+    for (i, (xf, ys, slope, b)) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let points: Vec<String> = xf
             .iter()
@@ -144,15 +143,15 @@ fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<String> {
             points.join(" "),
             i + 1
         );
-        // The fitted growth the verdict used, from the start of its fit.
-        let (slope, b) = (*slope, *b);
+        // The fitted growth the verdict used, over the second half of its window.
+        let (slope, b, x_end) = (*slope, *b, xf[xf.len() - 1]);
         let _ = write!(
             svg,
             r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="2" stroke-dasharray="6,4" opacity="0.7"><title>fit: {}/iteration</title></line>"#,
             px(xf[half]),
             py(slope * xf[half] + b),
-            px(x_max),
-            py(slope * x_max + b),
+            px(x_end),
+            py(slope * x_end + b),
             esc(&fmt_value(bytes, slope))
         );
     }

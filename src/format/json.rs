@@ -8,8 +8,8 @@
 
 use crate::report::model::{Outcome, ProcessDetail, RunReport, Spread};
 use crate::report::{
-    prose, Analysis, BaselineResult, Check, CounterVerdict, ExceptionKind, Expect, Figure, Metric,
-    Phase, Verdict,
+    prose, Analysis, BaselineResult, Check, CounterVerdict, ExceptionKind, Expect, Figure, Finding,
+    Metric, Phase, Stop, Verdict,
 };
 use crate::units::Bytes;
 use serde::{Deserialize, Serialize};
@@ -143,6 +143,35 @@ struct Counter {
     intercepts: Vec<f64>,
     #[serde(default)]
     fit_from: usize,
+    /// Each process's final window (iterations).
+    #[serde(default)]
+    windows: Vec<u64>,
+    /// Whether each process's growth is a steady line (not slowing down).
+    #[serde(default)]
+    steady: Vec<bool>,
+    /// Each process's iteration of the counter's last rise (0: never rose).
+    #[serde(default)]
+    last_rise: Vec<u64>,
+    /// Whether each process grew over the scenario's own window (and so looked
+    /// longer).
+    #[serde(default)]
+    grew_in_window: Vec<bool>,
+    #[serde(default)]
+    finding: FindingJ,
+}
+
+/// What the processes' growth of one counter amounts to.
+#[derive(Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FindingJ {
+    #[default]
+    Flat,
+    /// Steady growth over the user's window only (not confirmed longer).
+    Steady,
+    /// Steady growth over at least 4x the user's window.
+    Confirmed,
+    /// Significant growth, still slowing down.
+    Settling,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -220,9 +249,27 @@ struct Process {
     timing: Option<TimingJ>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     peak_rss: Option<u64>,
-    /// Counter -> value at each sample (see `sample_iterations`).
+    /// The window the series spans (iterations): the scenario's `iterations`, or
+    /// longer when the process looked longer to confirm a growth.
+    #[serde(default)]
+    window: u64,
+    /// Why the process stopped measuring where it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stop: Option<StopJ>,
+    /// Counter -> value at each sample: sample i after i * window / (samples - 1)
+    /// iterations (`sample_iterations` when the window is the scenario's).
     series: BTreeMap<MetricJ, Vec<i64>>,
     figures: BTreeMap<String, i64>,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StopJ {
+    Flat,
+    Confirmed,
+    RssSlowing,
+    BudgetIterations,
+    BudgetTime,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -439,6 +486,16 @@ fn counter_j(c: &CounterVerdict) -> Counter {
         leak: c.leak,
         intercepts: c.intercepts.clone(),
         fit_from: c.fit_from,
+        windows: c.windows.clone(),
+        steady: c.steady.clone(),
+        last_rise: c.last_rise.clone(),
+        grew_in_window: c.grew_in_window.clone(),
+        finding: match c.finding {
+            Finding::Flat => FindingJ::Flat,
+            Finding::Steady { confirmed: false } => FindingJ::Steady,
+            Finding::Steady { confirmed: true } => FindingJ::Confirmed,
+            Finding::Settling => FindingJ::Settling,
+        },
     }
 }
 
@@ -463,6 +520,14 @@ fn process_j(p: &ProcessDetail) -> Process {
             measure_s: t.measure_s,
         }),
         peak_rss: p.peak_rss,
+        window: p.window,
+        stop: p.stop.map(|s| match s {
+            Stop::Flat => StopJ::Flat,
+            Stop::Confirmed => StopJ::Confirmed,
+            Stop::RssSlowing => StopJ::RssSlowing,
+            Stop::BudgetIterations => StopJ::BudgetIterations,
+            Stop::BudgetTime => StopJ::BudgetTime,
+        }),
         series: p
             .series
             .iter()
@@ -599,7 +664,7 @@ fn scenario_j(o: &Outcome) -> Scenario {
                 Verdict::Clean => VerdictJ::Clean,
                 Verdict::Leak => VerdictJ::Leak,
                 Verdict::Inconclusive => VerdictJ::Inconclusive {
-                    reason: prose::inconclusive_reason(o.process_details.len()),
+                    reason: prose::inconclusive(o),
                 },
                 Verdict::Error => VerdictJ::Error,
             },
@@ -847,6 +912,14 @@ fn outcome_m(s: Scenario) -> Result<Outcome, String> {
                     measure_s: t.measure_s,
                 }),
                 peak_rss: p.peak_rss,
+                window: p.window,
+                stop: p.stop.map(|s| match s {
+                    StopJ::Flat => Stop::Flat,
+                    StopJ::Confirmed => Stop::Confirmed,
+                    StopJ::RssSlowing => Stop::RssSlowing,
+                    StopJ::BudgetIterations => Stop::BudgetIterations,
+                    StopJ::BudgetTime => Stop::BudgetTime,
+                }),
                 series: p
                     .series
                     .into_iter()
@@ -896,7 +969,17 @@ fn outcome_m(s: Scenario) -> Result<Outcome, String> {
                     per_process: c.per_process,
                     intercepts: c.intercepts,
                     fit_from: c.fit_from,
+                    windows: c.windows,
                     growing: c.growing,
+                    steady: c.steady,
+                    last_rise: c.last_rise,
+                    grew_in_window: c.grew_in_window,
+                    finding: match c.finding {
+                        FindingJ::Flat => Finding::Flat,
+                        FindingJ::Steady => Finding::Steady { confirmed: false },
+                        FindingJ::Confirmed => Finding::Steady { confirmed: true },
+                        FindingJ::Settling => Finding::Settling,
+                    },
                     median: c.median,
                     min: c.min,
                     max: c.max,

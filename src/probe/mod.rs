@@ -15,7 +15,7 @@ pub use wire::{Attribution, Measurement, PythonInfo};
 
 use crate::child::{self, Ending, Finished, SpawnError};
 use crate::error::Error;
-use crate::scenario::Scenario;
+use crate::scenario::{Metric, Scenario, MIN_BLOCK_BYTES};
 use crate::schedule;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -23,8 +23,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wire::{
-    AttributeConfig, Attributed, CheckConfig, Checked, Envelope, ExceptionKind, MeasureConfig,
-    Part, Reply,
+    AttributeConfig, Attributed, CheckConfig, Checked, ConfirmConfig, Envelope, ExceptionKind,
+    MeasureConfig, Part, Reply,
 };
 
 /// The probe's parts (src/probe/py/), by name: `core` is the entry point and loads
@@ -225,8 +225,20 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
             .as_ref()
             .map(|c| Part::new(scenario, "teardown", c)),
         warmup: scenario.warmup,
-        chunks: schedule::chunks(scenario.iterations),
+        iterations: scenario.iterations,
+        chunks: schedule::chunk_count(scenario.iterations),
         metrics: scenario.metrics.clone(),
+        thresholds: scenario
+            .metrics
+            .iter()
+            .map(|&m| (m, threshold(m, scenario.tolerance.0)))
+            .collect(),
+        confirm: ConfirmConfig {
+            max_window: scenario.confirm.iterations,
+            time_s: scenario.confirm.time.as_secs_f64(),
+            // Past three quarters of the timeout, a doubling could end as a timeout.
+            deadline_s: scenario.timeout.as_secs_f64() * 0.75,
+        },
         memory_limit: scenario.memory_limit.0,
         pythonpath: pythonpath(scenario),
     };
@@ -254,10 +266,22 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
     })
 }
 
-/// A measurement must hold every sample of every series, blocks included.
+/// A counter's growth threshold as the probe tests it: `tolerance` bytes per
+/// iteration, in the counter's units (blocks: a 16th, docs/statistics.md §1).
+fn threshold(metric: Metric, tolerance: u64) -> (u64, u64) {
+    if metric.is_bytes() {
+        (tolerance, 1)
+    } else {
+        (tolerance, MIN_BLOCK_BYTES as u64)
+    }
+}
+
+/// A measurement must hold every sample of every series, blocks included, over a
+/// window that starts at the user's and only doubles.
 fn check_series(m: Measurement, iterations: u64) -> Result<Measurement, Fault> {
     let want = schedule::samples(iterations);
-    for (metric, values) in &m.series {
+    let all = m.series.iter().chain(m.user_series.iter().flatten());
+    for (metric, values) in all {
         if values.len() != want {
             return Err(Fault::BadRecord(format!(
                 "series `{}` has {} samples, expected {want}",
@@ -266,7 +290,13 @@ fn check_series(m: Measurement, iterations: u64) -> Result<Measurement, Fault> {
             )));
         }
     }
-    if !m.series.contains_key(&crate::scenario::Metric::Blocks) {
+    if m.window < iterations || m.window / iterations != 1 << m.extensions {
+        return Err(Fault::BadRecord(format!(
+            "window {} after {} extensions of {iterations}",
+            m.window, m.extensions
+        )));
+    }
+    if !m.series.contains_key(&Metric::Blocks) {
         return Err(Fault::BadRecord("no `blocks` series".into()));
     }
     Ok(m)

@@ -50,10 +50,29 @@ pub struct MeasureConfig<'a> {
     pub run: Part<'a>,
     pub teardown: Option<Part<'a>>,
     pub warmup: u64,
-    pub chunks: Vec<u64>,
+    /// The user's window.
+    pub iterations: u64,
+    /// Chunks per window (even): the samples, less the baseline read.
+    pub chunks: u64,
     pub metrics: Vec<Metric>,
+    /// Per counter, the growth per iteration above which it grows, as a
+    /// fraction (numerator, denominator) in counter units.
+    pub thresholds: BTreeMap<Metric, (u64, u64)>,
+    pub confirm: ConfirmConfig,
     pub memory_limit: u64,
     pub pythonpath: Vec<String>,
+}
+
+/// How far a process may extend its window to confirm a growth.
+#[derive(Serialize)]
+pub struct ConfirmConfig {
+    /// The longest window, in iterations.
+    pub max_window: u64,
+    /// Most seconds the measured phase may take, extensions included.
+    pub time_s: f64,
+    /// Seconds after the probe's start past which it never extends (inside the
+    /// process's timeout).
+    pub deadline_s: f64,
 }
 
 /// `attribute` mode: explain where retained memory comes from.
@@ -156,6 +175,32 @@ impl From<CompileProblem> for crate::error::Error {
 pub struct StartCounters {
     pub blocks: Option<i64>,
     pub native: Option<i64>,
+    /// Bytes in pymalloc's allocated blocks (absent without pymalloc).
+    #[serde(default)]
+    pub python: Option<i64>,
+}
+
+/// Counters read once at the end of the user's window.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct EndCounters {
+    #[serde(default)]
+    pub python: Option<i64>,
+}
+
+/// Why a process stopped measuring where it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// No gating counter grew at the end of the window.
+    Flat,
+    /// Every growing counter was steady over at least 4x the user's window.
+    Confirmed,
+    /// Only RSS still grew, and it was slowing down (it cannot fail).
+    RssSlowing,
+    /// Doubling the window would pass the iteration budget.
+    BudgetIterations,
+    /// Doubling the window would pass the time budget.
+    BudgetTime,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -193,12 +238,36 @@ pub struct Measurement {
     #[serde(default)]
     pub timing: Timing,
     pub series: Series,
+    /// Peak RSS of the user's window.
     pub peak_rss: Option<u64>,
     pub peak_scope: Option<PeakScope>,
     #[serde(default)]
     pub tracemalloc_peak: Option<u64>,
     #[serde(default)]
     pub start: StartCounters,
+    #[serde(default)]
+    pub end: EndCounters,
+    /// The final window (iterations the series spans): the user's `iterations`, or
+    /// more when the process looked longer.
+    pub window: u64,
+    /// How many times the window doubled.
+    #[serde(default)]
+    pub extensions: u32,
+    pub stop: Stop,
+    /// Seconds the user's window took (sampling included).
+    #[serde(default)]
+    pub window_s: f64,
+    /// The series at the end of the user's window, when the window extended (the
+    /// baselines' figures are read from it).
+    #[serde(default)]
+    pub user_series: Option<Series>,
+}
+
+impl Measurement {
+    /// The series over the user's window.
+    pub fn user_window(&self) -> &Series {
+        self.user_series.as_ref().unwrap_or(&self.series)
+    }
 }
 
 /// `attribute` mode's answer.

@@ -12,10 +12,10 @@ pub use crate::baseline::record::BaselineChange;
 pub use crate::baseline::{BaselineResult, Change, FigureComparison, Kind};
 pub use crate::figures::Figure;
 pub use crate::probe::wire::{
-    ExceptionKind, Frame, Phase, ScenarioException, Site, Timing, TypeGrowth,
+    ExceptionKind, Frame, Phase, ScenarioException, Site, Stop, Timing, TypeGrowth,
 };
 pub use crate::probe::{Attribution, Fault, FaultKind, PythonInfo};
 pub use crate::scenario::defaults::METRICS as DEFAULT_METRICS;
 pub use crate::scenario::{Expect, Metric};
-pub use crate::verdict::{Analysis, Check, CounterVerdict, Verdict};
+pub use crate::verdict::{Analysis, Check, CounterVerdict, Finding, Verdict, CONFIRM_FACTOR};
 pub use model::{Counts, Outcome, ProcessDetail, RunReport, Spread};

@@ -5,7 +5,7 @@
 use crate::baseline::{BaselineResult, Change};
 use crate::error::ExitCode;
 use crate::figures::{self, Figure};
-use crate::probe::wire::{PeakScope, Series, Timing};
+use crate::probe::wire::{PeakScope, Series, Stop, Timing};
 use crate::probe::{Attribution, Fault, ProcessResult, PythonInfo};
 use crate::scenario::{Expect, Metric, Scenario};
 use crate::stats::median;
@@ -80,7 +80,12 @@ pub struct ProcessDetail {
     pub fault: Option<Fault>,
     pub timing: Option<Timing>,
     pub peak_rss: Option<u64>,
-    /// Counter -> value at each sample (see [`Outcome::sample_iterations`]).
+    /// The window the series spans: the user's `iterations`, or longer when the
+    /// process looked longer to confirm a growth (0: no series).
+    pub window: u64,
+    /// Why the process stopped measuring where it did.
+    pub stop: Option<Stop>,
+    /// Counter -> value at each sample (see [`Outcome::positions`]).
     pub series: Series,
     pub figures: BTreeMap<Figure, i64>,
 }
@@ -109,7 +114,7 @@ impl Outcome {
             .collect();
         let times: Vec<f64> = measurements
             .iter()
-            .map(|m| m.timing.body_s / scenario.iterations as f64)
+            .map(|m| m.timing.body_s / m.window.max(1) as f64)
             .collect();
         let mut notes: Vec<String> = measurements
             .iter()
@@ -177,6 +182,8 @@ impl Outcome {
                         fault: r.outcome.as_ref().err().cloned(),
                         timing: m.map(|m| m.timing.clone()),
                         peak_rss: m.and_then(|m| m.peak_rss),
+                        window: m.map_or(0, |m| m.window),
+                        stop: m.map(|m| m.stop),
                         series: m.map(|m| m.series.clone()).unwrap_or_default(),
                         figures: figures.unwrap_or_default(),
                     }
@@ -205,9 +212,26 @@ impl Outcome {
         self.python.as_ref().map(|p| p.environment_key())
     }
 
-    /// Iteration count at each sample: the x of every series.
+    /// Iteration count at each sample of the user's window.
     pub fn sample_iterations(&self) -> Vec<u64> {
         crate::schedule::positions(self.iterations)
+    }
+
+    /// Iteration count at each sample of a process's series (its window may be
+    /// longer than the user's).
+    pub fn positions(&self, p: &ProcessDetail) -> Vec<u64> {
+        let chunks = crate::schedule::chunk_count(self.iterations);
+        crate::schedule::window_positions(p.window.max(self.iterations), chunks)
+    }
+
+    /// The most iterations any process measured (its final window).
+    pub fn longest_window(&self) -> u64 {
+        self.process_details
+            .iter()
+            .map(|p| p.window)
+            .max()
+            .unwrap_or(0)
+            .max(self.iterations)
     }
 
     /// The analysis of one counter, when it was read.

@@ -11,7 +11,7 @@ use crate::probe::wire::{ExceptionKind, Site};
 use crate::probe::Fault;
 use crate::scenario::{Expect, Metric};
 use crate::units::{format_bytes, format_duration, Bytes};
-use crate::verdict::{Check, CounterVerdict, Verdict, ALPHA};
+use crate::verdict::{Check, CounterVerdict, Finding, Verdict, ALPHA, CONFIRM_FACTOR};
 
 /// A counter's growth per iteration: `8.3 B`, `2 blk`, `0.33 blk`.
 pub fn growth(metric: Metric, value: f64) -> String {
@@ -34,15 +34,72 @@ pub fn figure_value(figure: Figure, value: f64) -> String {
     }
 }
 
-/// `leak: native heap grows 8.3 B/iteration (5/5 processes agree, sign test p=0.031)`
+/// A memory page, for RSS growth in pages (4 KiB on the platforms memreg reads RSS).
+const PAGE: f64 = 4096.0;
+
+/// A count of iterations for people: `8,000`.
+pub fn iterations(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `leak: native heap grows 8.3 B/iteration (5/5 processes agree, sign test p=0.031),
+/// steady over 8,000 iterations`
 pub fn leak_line(c: &CounterVerdict) -> String {
-    format!(
-        "leak: {} grows {}/iteration ({}/{} processes agree, sign test p={:.3})",
-        c.metric.label(),
+    let what = if c.metric.outside_heaps() {
+        "RSS (memory outside the Python and C heaps)".to_owned()
+    } else {
+        c.metric.label().to_owned()
+    };
+    let pages = if c.metric.outside_heaps() && c.median > 0.0 {
+        let per = c.median / PAGE;
+        if (per - per.round()).abs() < 0.05 && per >= 0.95 {
+            let n = per.round();
+            format!(" ({n} page{}/iteration)", if n == 1.0 { "" } else { "s" })
+        } else if per >= 1.0 {
+            format!(" ({per:.1} pages/iteration)")
+        } else {
+            format!(" (1 page per {:.0} iterations)", 1.0 / per)
+        }
+    } else {
+        String::new()
+    };
+    let mut line = format!(
+        "leak: {what} grows {}/iteration{pages} ({}/{} processes agree, sign test p={:.3})",
         growth(c.metric, c.median),
         c.agreeing,
         c.processes,
         c.p_value
+    );
+    match c.finding {
+        Finding::Steady { confirmed: true } => line.push_str(&format!(
+            ", steady over {} iterations",
+            iterations(c.window())
+        )),
+        Finding::Steady { confirmed: false } => line.push_str(&format!(
+            ", steady over {} iterations (not confirmed longer: budget)",
+            iterations(c.window())
+        )),
+        Finding::Flat | Finding::Settling => {}
+    }
+    line
+}
+
+/// Why a growing heap counter leaves the scenario inconclusive: still slowing down
+/// when the budget ran out.
+pub fn settling_line(c: &CounterVerdict) -> String {
+    format!(
+        "{} still grows after {} iterations but slows down ({}/iteration at the end): a cache still filling? give it more `warmup:` or a longer `confirm:` budget",
+        c.metric.label(),
+        iterations(c.window()),
+        growth(c.metric, c.median)
     )
 }
 
@@ -111,9 +168,72 @@ pub fn summary(o: &Outcome) -> Option<String> {
         (Verdict::Clean, Expect::Leak) => {
             Some("expected a leak (`expect: leak`), but no counter grows".into())
         }
-        (Verdict::Inconclusive, _) => Some(inconclusive_reason(o.process_details.len())),
+        (Verdict::Inconclusive, _) => Some(inconclusive(o)),
         _ => None,
     }
+}
+
+/// Why an inconclusive scenario is inconclusive.
+pub fn inconclusive(o: &Outcome) -> String {
+    match o.analysis.counters.iter().find(|c| c.settling()) {
+        Some(c) => settling_line(c),
+        None => inconclusive_reason(o.process_details.len()),
+    }
+}
+
+/// What looking longer found for counters that did not fail: a growth that settled,
+/// or RSS that kept creeping but slowly or without confirmation.
+pub fn confirmation_notes(o: &Outcome) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut settled = Vec::new();
+    let mut looked = 0;
+    for c in &o.analysis.counters {
+        // Processes where this counter grew over the user's window, so looked longer.
+        let extended: Vec<(u64, u64)> = c
+            .windows
+            .iter()
+            .zip(&c.last_rise)
+            .zip(&c.grew_in_window)
+            .filter(|((w, _), grew)| **w > o.iterations && **grew)
+            .map(|((w, r), _)| (*w, *r))
+            .collect();
+        match c.finding {
+            Finding::Flat if !extended.is_empty() => {
+                let rises: Vec<f64> = extended.iter().map(|(_, r)| *r as f64).collect();
+                looked = looked.max(extended.iter().map(|(w, _)| *w).max().unwrap_or(0));
+                settled.push(format!(
+                    "{} after about {}",
+                    c.metric.label(),
+                    iterations(crate::stats::median(&rises) as u64)
+                ));
+            }
+            Finding::Settling if c.metric.outside_heaps() => notes.push(format!(
+                "{}: RSS still creeps after {} iterations but slows down ({}/iteration): allocator or fragmentation, not a leak",
+                o.name,
+                iterations(c.window()),
+                growth(c.metric, c.median)
+            )),
+            Finding::Steady { confirmed: false } if !c.leak => notes.push(format!(
+                "{}: RSS grows steadily ({}/iteration) but memreg could not look {}x longer within the `confirm:` budget to call it a leak",
+                o.name,
+                growth(c.metric, c.median),
+                CONFIRM_FACTOR
+            )),
+            _ => {}
+        }
+    }
+    if !settled.is_empty() {
+        notes.insert(
+            0,
+            format!(
+                "{}: grew at first, then settled ({}; looked over up to {} iterations)",
+                o.name,
+                settled.join(", "),
+                iterations(looked)
+            ),
+        );
+    }
+    notes
 }
 
 /// Why a figure was compared as it was, when that is worth saying.
@@ -232,10 +352,12 @@ pub fn baseline_note(o: &Outcome) -> Option<String> {
     }
 }
 
-/// Every note about a scenario: the probes' own and the baseline's.
+/// Every note about a scenario: the probes' own, the baseline's, and what looking
+/// longer found.
 pub fn notes(o: &Outcome) -> Vec<String> {
     let mut n = o.notes.clone();
     n.extend(baseline_note(o));
+    n.extend(confirmation_notes(o));
     n
 }
 
@@ -346,8 +468,18 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
     if let Some(s) = &summary {
         lines.push(s.clone());
     }
+    // RSS grows with the heaps: its leak line only says something when they do not.
+    let heaps_leak = o
+        .analysis
+        .counters
+        .iter()
+        .any(|c| c.leak && !c.metric.outside_heaps());
     for c in &o.analysis.counters {
-        if c.gating && c.leak && summary.as_deref() != Some(leak_line(c).as_str()) {
+        if c.gating
+            && c.leak
+            && !(heaps_leak && c.metric.outside_heaps())
+            && summary.as_deref() != Some(leak_line(c).as_str())
+        {
             lines.push(leak_line(c));
         }
     }
@@ -374,7 +506,14 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
         ));
     }
     if o.analysis.verdict == Verdict::Leak && o.expect == Expect::Pass {
-        lines.push("  hint: if this is a cache filling, give it more `warmup:`; if the growth is intended, raise `tolerance:`".into());
+        let looked = o
+            .analysis
+            .leaking()
+            .map_or(o.iterations, CounterVerdict::window);
+        lines.push(format!(
+            "  hint: the growth stayed steady over {} iterations; a cache that fills for longer than that looks like a leak: give it more `warmup:` or a longer `confirm:` budget; if the growth is intended, raise `tolerance:`",
+            iterations(looked)
+        ));
     }
     if let Some(d) = fault_detail(o) {
         lines.extend(d.lines().map(|l| format!("  {l}")));

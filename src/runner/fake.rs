@@ -10,7 +10,8 @@
 use super::Runner;
 use crate::error::Error;
 use crate::probe::wire::{
-    ExceptionKind, Measurement, Phase, PythonInfo, ScenarioException, StartCounters, Timing,
+    EndCounters, ExceptionKind, Measurement, Phase, PythonInfo, ScenarioException, StartCounters,
+    Stop, Timing,
 };
 use crate::probe::{Attribution, Fault, ProcessResult};
 use crate::scenario::{Metric, Scenario};
@@ -59,7 +60,20 @@ pub fn measurement(iterations: u64, blocks_rate: f64, native_rate: f64, held: i6
         start: StartCounters {
             blocks: Some(40_000),
             native: Some(1_000_000),
+            python: Some(2_000_000),
         },
+        end: EndCounters {
+            python: Some(2_000_000 + (blocks_rate * 64.0 * iterations as f64) as i64),
+        },
+        window: iterations,
+        extensions: 0,
+        stop: if blocks_rate == 0.0 && native_rate == 0.0 {
+            Stop::Flat
+        } else {
+            Stop::BudgetIterations
+        },
+        window_s: 1e-6 * iterations as f64,
+        user_series: None,
     }
 }
 

@@ -246,7 +246,10 @@ fn build(
         setup: non_blank(raw.setup).map(|s| code("setup", s)),
         run: code("run", raw.run.0),
         teardown: non_blank(raw.teardown).map(|s| code("teardown", s)),
-        iterations: raw.iterations.map_or(defaults::ITERATIONS, |v| v.0),
+        iterations: raw
+            .iterations
+            .as_ref()
+            .map_or(defaults::ITERATIONS, |v| v.0),
         warmup: raw.warmup.map_or(defaults::WARMUP, |v| v.0),
         processes: raw
             .processes
@@ -277,6 +280,27 @@ fn build(
                     .as_ref()
                     .and_then(|r| r.absolute.as_ref())
                     .map_or(d.absolute, |a| a.0 .0 as f64),
+            }
+        },
+        confirm: {
+            let iterations = raw
+                .iterations
+                .as_ref()
+                .map_or(defaults::ITERATIONS, |v| v.0);
+            let c = raw.confirm.as_ref();
+            let max = c
+                .and_then(|c| c.iterations.as_ref())
+                .map_or(iterations.saturating_mul(defaults::CONFIRM_FACTOR), |v| v.0);
+            if max < iterations {
+                return Err(err(format!(
+                    "`confirm.iterations` ({max}) must be at least `iterations` ({iterations})"
+                )));
+            }
+            super::ConfirmSettings {
+                iterations: max,
+                time: c
+                    .and_then(|c| c.time.as_ref())
+                    .map_or(defaults::CONFIRM_TIME, |t| t.0),
             }
         },
         attribution: {

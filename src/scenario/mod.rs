@@ -27,6 +27,11 @@ pub mod defaults {
     pub const MEMORY_LIMIT: Bytes = Bytes(2 << 30);
     pub const TOLERANCE: Bytes = Bytes(0);
     pub const METRICS: [Metric; 3] = [Metric::Blocks, Metric::Native, Metric::Rss];
+    /// A process may extend its window to this many times `iterations` to confirm a
+    /// growth (docs/statistics.md §1).
+    pub const CONFIRM_FACTOR: u64 = 16;
+    /// ... and spend at most this long measuring, extensions included.
+    pub const CONFIRM_TIME: Duration = Duration::from_secs(20);
     /// The verdict compares quarters of the measured window: fewer samples than
     /// this cannot show a trend.
     pub const MIN_ITERATIONS: u64 = 16;
@@ -66,6 +71,18 @@ pub struct Scenario {
     pub regression: Floors,
     /// Traceback depth and number of sites/types shown when explaining a failure.
     pub attribution: AttributionSettings,
+    /// How much longer a process may measure to confirm a growth.
+    pub confirm: ConfirmSettings,
+}
+
+/// `confirm:`: the budget a process has to look longer before memreg decides that a
+/// growing counter leaks (docs/statistics.md §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfirmSettings {
+    /// The longest window, in iterations (at least `iterations`; equal: never extend).
+    pub iterations: u64,
+    /// Most time the measured phase may take, extensions included.
+    pub time: Duration,
 }
 
 /// `regression:`: how far a baseline figure may move before it counts as a change.

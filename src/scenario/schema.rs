@@ -35,6 +35,16 @@ pub(crate) struct RawScenario {
     pub metrics: Option<Vec<Metric>>,
     pub regression: Option<RawRegression>,
     pub attribution: Option<RawAttribution>,
+    pub confirm: Option<RawConfirm>,
+}
+
+/// `confirm: {iterations: 32000, time: 20s}`: how much longer a process may measure
+/// to tell a leak from a cache still filling.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfirm {
+    pub iterations: Option<AtLeast<{ super::defaults::MIN_ITERATIONS }>>,
+    pub time: Option<DurationValue>,
 }
 
 /// `attribution: {frames: 10, top: 5}`: how leaks are explained.
@@ -143,6 +153,12 @@ impl Metric {
     /// Whether the counter counts bytes (else it counts allocated blocks).
     pub fn is_bytes(self) -> bool {
         self != Metric::Blocks
+    }
+
+    /// Whether the counter sees memory beyond the Python and C heaps (RSS), where
+    /// only a confirmed steady growth is a leak.
+    pub fn outside_heaps(self) -> bool {
+        self == Metric::Rss
     }
 }
 

@@ -9,4 +9,5 @@ mod reports;
 mod run;
 mod schema;
 mod support;
+mod verdict;
 mod workflows;

@@ -1,7 +1,36 @@
 # memreg probe, measure mode: run one scenario and sample its counters after every
 # chunk of measured iterations. Loaded by core.py's main for `measure`.
+#
+# The window starts at the user's `iterations` (W), read at S + 1 samples. When a
+# gating counter still grows at the end of it (a leak, or a cache still filling), the
+# probe looks longer before memreg decides (docs/statistics.md §1): it doubles the
+# window, keeping every other sample (exactly the first half of the longer window's
+# samples), until no counter grows, or every growing counter has been steady over at
+# least CONFIRM_FACTOR x W, or the budget (iterations, time) is spent. The figures
+# baselines store are read at the end of W, before any extension.
+#
+# Nothing the loop or its decisions bind may outlive a sample (docs/measuring.md §1):
+# changing numbers live in arrays, names are bound before the baseline sample, and
+# every int a name holds across samples is a cached small int.
+
+CONFIRM_FACTOR = 4  # growth is judged steady or settling over at least 4 x W
+# Steady: the rise over the last half of the window is at least 0.4 x (the slope of)
+# the quarter before and 0.4 x the eighth before that (docs/statistics.md §1).
+STEADY_NUM, STEADY_DEN = 4, 5
+
+STOP_FLAT, STOP_CONFIRMED, STOP_RSS_SLOWING, STOP_ITERATIONS, STOP_TIME = 0, 1, 2, 3, 4
+STOPS = ("flat", "confirmed", "rss_slowing", "budget_iterations", "budget_time")
+
 
 def measure(config, record):
+    # Bound before any scenario code runs, so a setup that replaces them changes
+    # nothing here.
+    getblocks = sys.getallocatedblocks
+    collect = gc.collect
+    freeze = gc.freeze
+    clock = time.perf_counter
+    run = exec
+    t_process = clock()
     notes = record["notes"]
     memory_limited = set_memory_limit(config.get("memory_limit"), notes)
     metrics = config["metrics"]
@@ -16,6 +45,9 @@ def measure(config, record):
         read_native = native_heap_reader(notes) if "native" in metrics else None
         read_rss = rss_reader(notes) if "rss" in metrics else None
         tracing = "tracemalloc" in metrics
+        # pymalloc's statistics are not readable while tracemalloc hooks the allocator.
+        read_python = None if tracing else python_heap_reader(notes)
+        read_peak = peak_reader()
         if tracing:
             import tracemalloc
 
@@ -25,84 +57,168 @@ def measure(config, record):
         # What the process holds before the scenario's code runs: "held" figures in
         # baselines are measured from here. Freezing first keeps this collection
         # (and the one before measuring) off the interpreter's own ~40k objects.
-        gc.freeze()
-        gc.collect()
+        if read_python is not None:
+            read_python()  # its one-off imports and caches are not the scenario's
+        freeze()
+        collect()
         record["start"] = {
-            "blocks": sys.getallocatedblocks(),
+            "blocks": getblocks(),
             "native": read_native() if read_native is not None else None,
+            "python": read_python() if read_python is not None else None,
         }
-        t = time.perf_counter()
+        t = clock()
         if setup is not None:
-            exec(setup, ns)
-        record["timing"]["setup_s"] = time.perf_counter() - t
+            run(setup, ns)
+        record["timing"]["setup_s"] = clock() - t
 
         phase.name = "warmup"
-        t = time.perf_counter()
+        t = clock()
         for _ in repeat(None, config["warmup"]):
-            exec(body, ns)
-        record["timing"]["warmup_s"] = time.perf_counter() - t
+            run(body, ns)
+        record["timing"]["warmup_s"] = clock() - t
 
         phase.name = "run"
-        chunks = [0] + list(config["chunks"])  # chunk 0 takes the baseline sample
-        n = len(chunks)
-        if n > MAX_SAMPLES + 1:
-            raise ValueError("too many samples: %d" % n)
         import array
 
-        zeros = bytes(8 * n)
+        S = config["chunks"]  # samples per window, less the baseline read; even
+        if S > MAX_SAMPLES or S % 2:
+            raise ValueError("bad sample count: %d" % S)
+        W = config["iterations"]
+        confirm = config["confirm"]
+        zeros = bytes(8 * (S + 1))
         blocks = array.array("q", zeros)
         native = array.array("q", zeros)
         rss = array.array("q", zeros)
         traced = array.array("q", zeros)
-        acc = array.array("d", [0.0, 0.0])  # [body seconds, measure seconds]
-        getblocks = sys.getallocatedblocks
-        clock = time.perf_counter
-        collect = gc.collect
+        series = [(blocks, "blocks", True)]
+        if read_native is not None:
+            series.append((native, "native", True))
+        if read_rss is not None:
+            series.append((rss, "rss", True))
+        if tracing:
+            series.append((traced, "tracemalloc", True))
+        # The series at the end of the user's window, kept when the window extends.
+        kept = [(array.array("q", zeros), v, key) for v, key, _ in series]
+        # Counters that decide whether to look longer, with their threshold as a
+        # fraction num/den per iteration (tolerance in counter units).
+        gating = [
+            (v, config["thresholds"][key][0], config["thresholds"][key][1], key == "rss")
+            for v, key, _ in series
+            if key in config["thresholds"]
+        ]
+        # Changing numbers live in arrays: [window, extensions, stop reason].
+        state = array.array("q", [W, 0, STOP_FLAT])
+        # [body seconds, measure seconds, seconds at the end of the user's window]
+        acc = array.array("d", [0.0, 0.0, 0.0])
+        # Figures read at the end of the user's window: [python bytes, peak RSS,
+        # tracemalloc peak] (-1: not read).
+        at_w = array.array("q", [-1, -1, -1])
+        max_window = confirm["max_window"]
+        time_budget = confirm["time_s"]
+        deadline = confirm["deadline_s"]
+        half, q3, q1, e8 = S // 2, 3 * S // 4, S // 4, S // 8
+        # Every name bound below exists before the baseline sample, holding an object
+        # of the same kind, so rebinding it never changes the block count.
+        s = i = growing = steady = heap_slowing = 0
+        v = g = None
+        t0 = 0.0
         # Warm the readers once so their one-off caches (ctypes, int parsing) are
         # filled before the baseline sample.
-        for reader in (read_native, read_rss):
+        for reader in (read_native, read_rss, read_python, read_peak):
             if reader is not None:
                 reader()
         collect()
-        gc.freeze()  # setup's objects leave the collector's view: collect() is cheap (docs/measuring.md §2)
+        freeze()  # setup's objects leave the collector's view: collect() is cheap (docs/measuring.md §2)
         peak_scope = reset_peak()
-        s = 0
-        t0 = clock()
         t_start = clock()
-        for k in chunks:
-            t0 = clock()
-            for _ in repeat(None, k):
-                exec(body, ns)
-            acc[0] += clock() - t0
-            collect()
-            blocks[s] = getblocks()
-            if read_native is not None:
-                native[s] = read_native()
-            if read_rss is not None:
-                rss[s] = read_rss()
-            if tracing:
-                traced[s] = get_traced()[0]
-            s += 1
+        while True:
+            while s <= S:
+                t0 = clock()
+                if s:
+                    # Chunk s of the window: floor(s*w/S) - floor((s-1)*w/S) iterations.
+                    for _ in repeat(None, s * state[0] // S - (s - 1) * state[0] // S):
+                        run(body, ns)
+                acc[0] += clock() - t0
+                collect()
+                blocks[s] = getblocks()
+                if read_native is not None:
+                    native[s] = read_native()
+                if read_rss is not None:
+                    rss[s] = read_rss()
+                if tracing:
+                    traced[s] = get_traced()[0]
+                s += 1
+            if state[1] == 0:
+                # The end of the user's window: what baselines compare.
+                acc[2] = clock() - t_start
+                for g in kept:
+                    g[0][:] = g[1]
+                if read_python is not None:
+                    at_w[0] = read_python() or -1  # None under tracemalloc's hooks
+                at_w[1] = read_peak() or -1
+                if tracing:
+                    at_w[2] = tracemalloc.get_traced_memory()[1]
+            # Look longer? Integer arithmetic on the samples only.
+            growing = heap_slowing = 0
+            steady = 1
+            for g in gating:
+                v = g[0]
+                if (v[q3] - v[half]) * g[2] > g[1] * (q3 * state[0] // S - half * state[0] // S) and (
+                    v[S] - v[q3]
+                ) * g[2] > g[1] * (state[0] - q3 * state[0] // S):
+                    growing = 1
+                    if STEADY_DEN * (v[S] - v[half]) < STEADY_NUM * (v[half] - v[q1]) or STEADY_DEN * (
+                        v[S] - v[half]
+                    ) < 2 * STEADY_NUM * (v[q1] - v[e8]):
+                        steady = 0
+                        if not g[3]:
+                            heap_slowing = 1
+            v = g = None
+            if not growing:
+                state[2] = STOP_FLAT
+                break
+            if state[0] >= CONFIRM_FACTOR * W and steady:
+                state[2] = STOP_CONFIRMED
+                break
+            if state[0] >= CONFIRM_FACTOR * W and not heap_slowing:
+                state[2] = STOP_RSS_SLOWING  # slowing RSS cannot fail: no need to look on
+                break
+            if 2 * state[0] > max_window:
+                state[2] = STOP_ITERATIONS
+                break
+            # The next doubling runs as many iterations again: about as long again.
+            if 2 * (clock() - t_start) > time_budget or clock() - t_process + (clock() - t_start) > deadline:
+                state[2] = STOP_TIME
+                break
+            for g in series:  # keep every other sample: the first half of window 2w
+                v = g[0]
+                for i in range(1, half + 1):
+                    v[i] = v[2 * i]
+            v = g = None
+            state[0] *= 2
+            state[1] += 1
+            s = half + 1
         acc[1] = clock() - t_start
         gc.unfreeze()
 
-        series = {"blocks": blocks.tolist()}
-        if read_native is not None:
-            series["native"] = native.tolist()
-        if read_rss is not None:
-            series["rss"] = rss.tolist()
+        record["series"] = {key: v.tolist() for v, key, _ in series}
+        record["window"] = state[0]
+        record["extensions"] = state[1]
+        record["stop"] = STOPS[state[2]]
+        record["window_s"] = acc[2]
+        if state[1]:
+            record["user_series"] = {key: k.tolist() for k, _, key in kept}
         if tracing:
-            series["tracemalloc"] = traced.tolist()
-            record["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
-        record["series"] = series
-        record["peak_rss"] = read_peak()
+            record["tracemalloc_peak"] = at_w[2]
+        record["peak_rss"] = at_w[1] if at_w[1] >= 0 else None
         record["peak_scope"] = peak_scope
+        record["end"] = {"python": at_w[0] if at_w[0] >= 0 else None}
         record["timing"]["body_s"] = acc[0]
         record["timing"]["measure_s"] = acc[1]
 
         phase.name = "teardown"
         if teardown is not None:
-            exec(teardown, ns)
+            run(teardown, ns)
     except BaseException as e:  # the scenario's fault is a result, not a probe crash
         ns = None
         record["status"] = "error"
