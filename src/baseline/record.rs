@@ -124,7 +124,22 @@ impl<'a> Recorder<'a> {
                         comparison: (*c).clone(),
                     });
                 }
-                self.force || !changed.is_empty()
+                // Figures the stored entry does not have yet (recorded by an older
+                // memreg, or a counter turned on since) are new.
+                let stored = existing.as_ref().and_then(|f| f.environments.get(env));
+                let mut added = false;
+                for (k, f) in &entry.figures {
+                    let known = stored.is_some_and(|e| e.figures.contains_key(k));
+                    if let (false, Some(figure)) = (known, Figure::from_key(k)) {
+                        added = true;
+                        self.changes.push(BaselineChange::New {
+                            scenario: name.clone(),
+                            figure,
+                            median: f.median,
+                        });
+                    }
+                }
+                self.force || added || !changed.is_empty()
             }
         };
         if !write {

@@ -54,31 +54,10 @@ def measure(config, record):
             tracemalloc.start(1)
             get_traced = tracemalloc.get_traced_memory
 
-        # What the process holds before the scenario's code runs: "held" figures in
-        # baselines are measured from here. Freezing first keeps this collection
-        # (and the one before measuring) off the interpreter's own ~40k objects.
-        if read_python is not None:
-            read_python()  # its one-off imports and caches are not the scenario's
-        freeze()
-        collect()
-        record["start"] = {
-            "blocks": getblocks(),
-            "native": read_native() if read_native is not None else None,
-            "python": read_python() if read_python is not None else None,
-        }
-        t = clock()
-        if setup is not None:
-            run(setup, ns)
-        record["timing"]["setup_s"] = clock() - t
-
-        phase.name = "warmup"
-        t = clock()
-        for _ in repeat(None, config["warmup"]):
-            run(body, ns)
-        record["timing"]["warmup_s"] = clock() - t
-
-        phase.name = "run"
         import array
+
+        # All storage the measuring loop needs, allocated before the start read so
+        # that "held" figures count the scenario's memory, not the probe's.
 
         S = config["chunks"]  # samples per window, less the baseline read; even
         if S > MAX_SAMPLES or S % 2:
@@ -117,6 +96,31 @@ def measure(config, record):
         time_budget = confirm["time_s"]
         deadline = confirm["deadline_s"]
         half, q3, q1, e8 = S // 2, 3 * S // 4, S // 4, S // 8
+
+        # What the process holds before the scenario's code runs: "held" figures in
+        # baselines are measured from here. Freezing first keeps this collection
+        # (and the one before measuring) off the interpreter's own ~40k objects.
+        if read_python is not None:
+            read_python()  # its one-off imports and caches are not the scenario's
+        freeze()
+        collect()
+        record["start"] = {
+            "blocks": getblocks(),
+            "native": read_native() if read_native is not None else None,
+            "python": read_python() if read_python is not None else None,
+        }
+        t = clock()
+        if setup is not None:
+            run(setup, ns)
+        record["timing"]["setup_s"] = clock() - t
+
+        phase.name = "warmup"
+        t = clock()
+        for _ in repeat(None, config["warmup"]):
+            run(body, ns)
+        record["timing"]["warmup_s"] = clock() - t
+
+        phase.name = "run"
         # Every name bound below exists before the baseline sample, holding an object
         # of the same kind, so rebinding it never changes the block count.
         s = i = growing = steady = heap_slowing = 0
