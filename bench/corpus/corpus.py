@@ -57,6 +57,8 @@ def parse_args(argv):
                         "(default: $PYENV_ROOT/versions); else pythonX.Y on PATH of that exact version")
     p.add_argument("--keep-json", metavar="DIR", help="keep every memreg JSON report in DIR")
     p.add_argument("--build-only", action="store_true", help="build the virtualenvs, run nothing")
+    p.add_argument("--list", action="store_true",
+                   help="print the case catalogue (what leaks, where it was fixed) as Markdown and exit")
     return p.parse_args(argv)
 
 
@@ -329,6 +331,13 @@ def main(argv=None):
     if not cases:
         sys.exit("no case matches")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
+    if args.list:
+        print("| case | kind | package==version, CPython | source | what leaks / where it was fixed |")
+        print("|---|---|---|---|---|")
+        for c in cases:
+            print("| %s | %s | %s | %s | %s |" % (c["id"], c["kind"], package_label(c),
+                                                short_source(c["source"]), c["what"]))
+        return 0
     if not args.build_only and not os.access(args.memreg, os.X_OK):
         sys.exit("no memreg binary at %s (cargo build --release, or --memreg PATH)" % args.memreg)
 
