@@ -55,6 +55,9 @@ def parse_args(argv):
         os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")), "versions"),
                    help="directory of CPython installs named by version, DIR/3.12.1/bin/python "
                         "(default: $PYENV_ROOT/versions); else pythonX.Y on PATH of that exact version")
+    p.add_argument("--attribution", action="store_true",
+                   help="let memreg explain every failure (a traced re-run per flagged case; slow). By default "
+                        "the corpus passes --no-attribution when the binary offers it: verdicts do not depend on it")
     p.add_argument("--keep-json", metavar="DIR", help="keep every memreg JSON report in DIR")
     p.add_argument("--build-only", action="store_true", help="build the virtualenvs, run nothing")
     p.add_argument("--list", action="store_true",
@@ -152,9 +155,6 @@ def ensure_env(spec, cache, pythons_dir, log):
 
 # ---------------------------------------------------------------- running
 
-UNITS = {"blocks": "blk"}
-
-
 def fmt_growth(metric, value):
     if value is None:
         return "?"
@@ -164,12 +164,14 @@ def fmt_growth(metric, value):
     for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
         if v >= scale:
             return "%.3g %s/it" % (value / scale, unit)
-    return "%.3g B/it" % value
+    return ("%.0f B/it" if v >= 100 else "%.3g B/it") % value
 
 
 def run_case(case, python, args, json_dir, run_no):
     report = os.path.join(json_dir, "%s.run%d.json" % (case["id"], run_no))
     cmd = [args.memreg, "run", "--python", python, "--json", report]
+    if args.no_attribution:
+        cmd.append("--no-attribution")
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]
     cmd.append(case["scenario_path"])
@@ -315,6 +317,15 @@ def build_report(cases, results, repeat, elapsed, memreg_version):
     return "\n".join(lines) + "\n"
 
 
+def supports(memreg, flag):
+    """Whether `memreg run` lists FLAG in its help (optional flags are used only when offered)."""
+    try:
+        out = subprocess.run([memreg, "run", "--help"], capture_output=True, text=True)
+        return flag in out.stdout
+    except OSError:
+        return False
+
+
 def memreg_version(memreg):
     try:
         out = subprocess.run([memreg, "--version"], capture_output=True, text=True)
@@ -354,6 +365,7 @@ def main(argv=None):
         return 1 if bad else 0
 
     version = memreg_version(args.memreg)
+    args.no_attribution = not args.attribution and supports(args.memreg, "--no-attribution")
     json_dir = args.keep_json or tempfile.mkdtemp(prefix="memreg-corpus-")
     os.makedirs(json_dir, exist_ok=True)
     results = {}
