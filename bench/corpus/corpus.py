@@ -159,7 +159,7 @@ def fmt_growth(metric, value):
     if value is None:
         return "?"
     if metric == "blocks":
-        return "%.3g blk/it" % value
+        return "%.4g blk/it" % value
     v = abs(value)
     for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
         if v >= scale:
