@@ -310,7 +310,7 @@ def build_report(cases, results, repeat, elapsed, memreg_version):
         for i, (a, c) in enumerate(per_run, 1):
             lines.append("run %d: leaks found %d/%d, false alarms %d/%d  " % (i, a, n_leak, c, n_clean))
         lines.append("flaky verdicts: %d%s  " % (flaky, (" (" + ", ".join(flaky_ids) + ")") if flaky_ids else ""))
-        lines.append("(below: a leak counts as found only if every run found it; "
+        lines.append("(last line: a leak counts as found only if every run found it; "
                      "a non-leak counts as a false alarm if any run flagged it)  ")
     lines.append("memreg %s, %d run(s), %.0fs in all  " % (memreg_version, repeat, elapsed))
     lines.append("leaks found %d/%d, false alarms %d/%d" % (found, n_leak, alarms, n_clean))
