@@ -9,9 +9,9 @@ default settings (a scenario file sets others only where the manifest says why),
 the verdicts are scored against the manifest's `kind` (leak / non-leak).
 
 Standard library only. Relies on nothing in memreg but `memreg run [--jobs N]
---python P --json F FILE` and the JSON report's `scenarios[].status` and
-`scenarios[].analysis` fields (README "JSON report"), so it runs unchanged against a
-later memreg binary.
+--python P --json F FILE` (and `--no-attribution`, only when `memreg run --help` lists
+it) and the JSON report's `scenarios[].status` and `scenarios[].analysis` fields
+(README "JSON report"), so it runs unchanged against a later memreg binary.
 
     python3 bench/corpus/corpus.py                      # whole corpus once
     python3 bench/corpus/corpus.py --repeat 3 --out bench/corpus/RESULTS.md
