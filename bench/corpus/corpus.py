@@ -212,7 +212,7 @@ def run_case(case, python, args, json_dir, run_no):
 
 
 def describe_counters(res):
-    """Which counter flagged and its growth; for a clean verdict, the largest non-zero growth."""
+    """The counters that flagged (bold) with their growth, then every other counter that moved."""
     if res["verdict"] == "error":
         return res.get("detail", "error")
     parts = []
@@ -247,7 +247,8 @@ def package_label(case):
     return ("%s, %s" % (", ".join(reqs), py)) if reqs else py
 
 
-def is_hit(case, res):
+def is_hit(res):
+    """memreg called it a leak."""
     return res["verdict"] == "leak"
 
 
@@ -262,11 +263,11 @@ def build_report(cases, results, repeat, elapsed, memreg_version):
     flaky_ids = []
     for case in cases:
         runs = results.get(case["id"], [])
-        hits = [is_hit(case, r) for r in runs]
+        hits = [is_hit(r) for r in runs]
         nhit = sum(hits)
         verdicts = [r["verdict"] for r in runs]
         for r in runs:
-            if is_hit(case, r):
+            if is_hit(r):
                 if case["kind"] == "leak":
                     per_run[r["run"] - 1][0] += 1
                 else:
