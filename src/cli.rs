@@ -287,7 +287,8 @@ fn color(choice: ColorChoice) -> bool {
 struct Prepared {
     scenarios: Vec<Scenario>,
     pythons: Vec<PathBuf>,
-    infos: Vec<PythonInfo>,
+    /// Each interpreter, with the rules that chose it (for the banner).
+    infos: Vec<(PythonInfo, String)>,
     workdir: tempfile::TempDir,
 }
 
@@ -317,10 +318,25 @@ fn prepare(sel: &Selection) -> Result<Prepared, Failure> {
             .map(|(_, s)| s)
             .collect();
     }
-    let pythons: Vec<PathBuf> = scenarios
+    let chosen: Vec<_> = scenarios
         .iter()
         .map(|s| probe::resolve_python(sel.python.as_deref(), s.python.as_deref()))
         .collect::<Result<_, _>>()?;
+    let pythons: Vec<PathBuf> = chosen.iter().map(|c| c.path.clone()).collect();
+    let chosen_by = |py: &PathBuf| {
+        let mut rules: Vec<_> = chosen
+            .iter()
+            .filter(|c| &c.path == py)
+            .map(|c| c.rule)
+            .collect();
+        rules.sort();
+        rules.dedup();
+        rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
     let workdir = tempfile::Builder::new()
         .prefix("memreg-")
         .tempdir()
@@ -362,7 +378,10 @@ fn prepare(sel: &Selection) -> Result<Prepared, Failure> {
     Ok(Prepared {
         scenarios,
         pythons,
-        infos: checked.into_iter().map(|(_, i)| i).collect(),
+        infos: checked
+            .into_iter()
+            .map(|(p, i)| (i, chosen_by(&p)))
+            .collect(),
         workdir,
     })
 }
@@ -380,7 +399,12 @@ fn execute(p: &Prepared, jobs: Option<usize>) -> Result<RunReport, Failure> {
         let pys: Vec<String> = p
             .infos
             .iter()
-            .map(|i| format!("{} {} ({})", i.implementation, i.version, i.executable))
+            .map(|(i, by)| {
+                format!(
+                    "{} {} ({}, chosen by {by})",
+                    i.implementation, i.version, i.executable
+                )
+            })
             .collect();
         let _ = writeln!(
             out,

@@ -9,6 +9,7 @@ pub mod child;
 pub mod cli;
 pub mod figures;
 pub mod fsio;
+pub mod interpreter;
 pub mod probe;
 pub mod report;
 pub mod runner;

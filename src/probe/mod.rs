@@ -6,6 +6,7 @@
 //! atomically; a process that ends without a record is an error, never zeros.
 
 use crate::child::{self, Ending, Finished, SpawnError};
+use crate::interpreter;
 use crate::scenario::{Code, Scenario};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -650,36 +651,13 @@ pub fn check(
     Ok((rec.python, rec.errors))
 }
 
-/// The interpreter for a scenario: `--python`, else the scenario's `python:`, else the
-/// active virtualenv's, else `python3` on PATH.
+/// The interpreter for a scenario and the rule that chose it ([`interpreter::choose`]).
 pub fn resolve_python(
     override_: Option<&str>,
     scenario: Option<&str>,
-) -> Result<PathBuf, ProbeError> {
-    let name = match (override_, scenario) {
-        (Some(p), _) | (None, Some(p)) => p.to_owned(),
-        (None, None) => match std::env::var_os("VIRTUAL_ENV") {
-            Some(venv) => PathBuf::from(venv)
-                .join("bin")
-                .join("python")
-                .display()
-                .to_string(),
-            None => "python3".to_owned(),
-        },
-    };
-    find_program(&name).ok_or(ProbeError::NoInterpreter(name))
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    let candidate = Path::new(name);
-    if candidate.components().count() > 1 {
-        return candidate
-            .is_file()
-            .then(|| std::path::absolute(candidate).unwrap_or(candidate.to_owned()));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+) -> Result<interpreter::Choice, ProbeError> {
+    interpreter::choose(override_, scenario, &interpreter::Context::from_process())
+        .map_err(|e| ProbeError::NoInterpreter(e.name))
 }
 
 #[cfg(test)]
