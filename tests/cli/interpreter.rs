@@ -68,8 +68,10 @@ fn python_flag_overrides_the_scenarios_python_and_the_banner_says_which_rule() {
 #[test]
 fn active_virtualenv_then_memregs_own_environment_then_python3_on_path() {
     let s = Scratch::new();
-    let active = make_venv(&s.path().join("active"));
-    let own = make_venv(&s.path().join("own"));
+    // Canonical, as memreg finds its own executable (macOS's temp dir is a symlink).
+    let root = s.path().canonicalize().unwrap();
+    let active = make_venv(&root.join("active"));
+    let own = make_venv(&root.join("own"));
     let memreg = install_memreg(&own);
 
     // An active virtualenv wins over the environment memreg is installed in.
