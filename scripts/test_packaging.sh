@@ -10,10 +10,13 @@
 #     cargo on PATH stands in for the real release build, which takes minutes), and what
 #     it refuses;
 #  3. the action's run.sh: block-list and space-separated inputs, counts and report paths
-#     as outputs, the HTML report, the step summary, memreg's exit code.
+#     as outputs, the HTML report, the step summary, memreg's exit code;
+#  4. memreg installed by uv as users do (offline, from the wheel): `uv tool install` and
+#     uvx keep memreg in an environment of its own, so it must not run scenarios there;
+#     a virtualenv made by `uv venv` is the user's, so it must.
 #
-# maturin comes from PyPI into target/packaging-venv (kept between runs). Where PyPI is
-# out of reach this test is skipped, and says so.
+# maturin and uv come from PyPI into target/packaging-venv (kept between runs). Where
+# PyPI is out of reach this test is skipped, and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -31,13 +34,13 @@ cargo_field() { sed -n "/^\[package\]/,/^\[/s/^$1 *= *\"\(.*\)\"/\1/p" Cargo.tom
 output() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
 
 started=$(date +%s)
-if [ ! -x "$tools/bin/maturin" ]; then
-  rm -rf "$tools"
-  python3 -m venv "$tools"
-  if ! "$tools/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.9.4,<2" \
+if [ ! -x "$tools/bin/maturin" ] || [ ! -x "$tools/bin/uv" ]; then
+  say "installing maturin and uv from PyPI into $tools (first run only)"
+  [ -x "$tools/bin/pip" ] || python3 -m venv "$tools"
+  if ! "$tools/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.9.4,<2" uv \
     > target/packaging-pip.log 2>&1; then
-    say "SKIPPED: maturin could not be installed from PyPI into $tools (see target/packaging-pip.log):"
-    say "the wheel, and the action's install.sh and run.sh, were not tested"
+    say "SKIPPED: maturin and uv could not be installed from PyPI into $tools (see target/packaging-pip.log):"
+    say "the wheel, the action's install.sh and run.sh, and uv's installs were not tested"
     exit 0
   fi
 fi
@@ -146,4 +149,25 @@ for want in passed=1 leaked=1 exit-code=1; do
 done
 if grep -q "^junit=" "$work/r2"; then fail "an empty junit input still wrote JUnit"; fi
 say "action run.sh: block lists, outputs, HTML, summary, exit codes"
+
+# 4. uv's installs. Its tool environments hold memreg alone: python3 on PATH (not theirs,
+# though uvx puts its environment first on PATH). A `uv venv` virtualenv is the user's.
+export UV_CACHE_DIR="$work/uv-cache" UV_TOOL_DIR="$work/uv-tools" UV_TOOL_BIN_DIR="$work/uv-bin" UV_OFFLINE=1
+wheel=$(ls "$work"/dist/memreg-*.whl)
+banner() { # the first line memreg prints, running "$@" on the scenario of part 3
+  (cd "$work/proj" && "$@" run b.yaml --no-attribution 2>/dev/null | head -n 1)
+}
+"$tools/bin/uv" tool install --quiet "$wheel"
+line=$(banner "$work/uv-bin/memreg")
+case "$line" in *"chosen by python3 on PATH)"*) ;; *) fail "uv tool install: $line" ;; esac
+case "$line" in *"$work/uv-tools/"*) fail "uv tool install ran the scenario in memreg's own environment: $line" ;; esac
+"$tools/bin/uv" tool uninstall --quiet memreg
+line=$(banner "$tools/bin/uvx" --from "$wheel" memreg)
+case "$line" in *"chosen by python3 on PATH)"*) ;; *) fail "uvx: $line" ;; esac
+case "$line" in *"$work/uv-cache/"*) fail "uvx ran the scenario in memreg's own environment: $line" ;; esac
+"$tools/bin/uv" venv --quiet "$work/uv-venv"
+"$tools/bin/uv" pip install --quiet --python "$work/uv-venv/bin/python" "$wheel"
+line=$(banner "$work/uv-venv/bin/memreg")
+case "$line" in *"($work/uv-venv/bin/python, chosen by memreg's own environment)"*) ;; *) fail "uv venv: $line" ;; esac
+say "uv tool install and uvx: python3 on PATH, not memreg's environment; uv venv: its python"
 say "passed in $(($(date +%s) - started)) s"

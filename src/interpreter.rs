@@ -12,6 +12,9 @@
 //!    memreg and nothing of the user's: see [`is_tool_environment`];
 //! 5. `python3` on `PATH`.
 //!
+//! Looking a name up on `PATH` skips the `bin` directories of such tool environments too:
+//! uvx puts its environment's `bin` first on `PATH`, and its `python3` is not the user's.
+//!
 //! A leaf: depends on no other module of the crate. It returns the path and the rule that
 //! chose it, so the run's banner can say why.
 
@@ -119,17 +122,20 @@ fn installed_environment(exe: &Path) -> Option<PathBuf> {
 }
 
 /// Whether `root` is an environment a tool installer made for memreg alone, where the
-/// user's packages are not: pipx (`pipx install` and `pipx run` write
-/// `pipx_metadata.json` into the environment), `uv tool install` (`uv-receipt.toml`), and
-/// uvx, whose environments live inside uv's cache directory (marked by `CACHEDIR.TAG`, as
-/// every cache directory should be). For those, the user means the interpreter they run
-/// their code with: the active virtualenv, else `python3` on PATH.
+/// user's packages are not: `pipx install` (writes `pipx_metadata.json` into the
+/// environment), `uv tool install` (`uv-receipt.toml`), and the throw-away environments
+/// of uvx and `pipx run`, which live inside a cache directory (`uv`'s
+/// `archive-v0/ID/`, pipx's `.cache/ID/`), marked by `CACHEDIR.TAG` one or two levels
+/// up. (Not the environment's own `CACHEDIR.TAG`: `uv venv` writes one into every
+/// virtualenv it makes, the user's too.) For those, the user means the interpreter they
+/// run their code with: the active virtualenv, else `python3` on PATH.
 fn is_tool_environment(root: &Path) -> bool {
     root.join("pipx_metadata.json").is_file()
         || root.join("uv-receipt.toml").is_file()
         || root
             .ancestors()
-            .take(4)
+            .skip(1)
+            .take(2)
             .any(|dir| dir.join("CACHEDIR.TAG").is_file())
 }
 
@@ -141,6 +147,7 @@ fn find_program(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
             .then(|| std::path::absolute(candidate).unwrap_or(candidate.to_owned()));
     }
     std::env::split_paths(path?)
+        .filter(|dir| !dir.parent().is_some_and(is_tool_environment))
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
 }
@@ -247,14 +254,20 @@ mod tests {
             "tools/memreg/bin/python",
             "tools/memreg/bin/memreg",
             "cache/uv/CACHEDIR.TAG",
+            "cache/uv/archive-v0/abc/CACHEDIR.TAG",
             "cache/uv/archive-v0/abc/bin/python",
+            "cache/uv/archive-v0/abc/bin/python3",
             "cache/uv/archive-v0/abc/bin/memreg",
+            "pipx/.cache/CACHEDIR.TAG",
+            "pipx/.cache/def/bin/python",
+            "pipx/.cache/def/bin/memreg",
             "usr/bin/python3",
         ]);
         for exe in [
             "pipx/venvs/memreg/bin/memreg",
             "tools/memreg/bin/memreg",
             "cache/uv/archive-v0/abc/bin/memreg",
+            "pipx/.cache/def/bin/memreg",
         ] {
             assert_eq!(
                 chosen(choose(None, None, &t.cx(None, exe, &["usr/bin"]))),
@@ -262,6 +275,21 @@ mod tests {
                 "{exe}"
             );
         }
+        // uvx puts its environment's bin first on PATH: its python3 is skipped too, for
+        // a bare `--python python3` as well.
+        let uvx = t.cx(
+            None,
+            "cache/uv/archive-v0/abc/bin/memreg",
+            &["cache/uv/archive-v0/abc/bin", "usr/bin"],
+        );
+        assert_eq!(
+            chosen(choose(None, None, &uvx)),
+            (t.at("usr/bin/python3"), Rule::PathPython3)
+        );
+        assert_eq!(
+            chosen(choose(Some("python3"), None, &uvx)),
+            (t.at("usr/bin/python3"), Rule::Flag)
+        );
         // An active virtualenv still wins over PATH for them.
         let t2 = Tree::new(&["work/.venv/bin/python", "pipx/venvs/memreg/bin/memreg"]);
         assert_eq!(
@@ -271,6 +299,38 @@ mod tests {
                 &t2.cx(Some("work/.venv"), "pipx/venvs/memreg/bin/memreg", &[])
             )),
             (t2.at("work/.venv/bin/python"), Rule::ActiveVirtualenv)
+        );
+    }
+
+    #[test]
+    fn a_virtualenv_made_by_uv_venv_is_the_users() {
+        // `uv venv` writes CACHEDIR.TAG into the virtualenv itself.
+        let t = Tree::new(&[
+            "proj/.venv/CACHEDIR.TAG",
+            "proj/.venv/pyvenv.cfg",
+            "proj/.venv/bin/python",
+            "proj/.venv/bin/memreg",
+            "usr/bin/python3",
+        ]);
+        assert_eq!(
+            chosen(choose(
+                None,
+                None,
+                &t.cx(
+                    None,
+                    "proj/.venv/bin/memreg",
+                    &["proj/.venv/bin", "usr/bin"]
+                )
+            )),
+            (t.at("proj/.venv/bin/python"), Rule::InstalledEnvironment)
+        );
+        assert_eq!(
+            chosen(choose(
+                Some("python"),
+                None,
+                &t.cx(None, "x/memreg", &["proj/.venv/bin", "usr/bin"])
+            )),
+            (t.at("proj/.venv/bin/python"), Rule::Flag)
         );
     }
 
