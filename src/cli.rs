@@ -324,13 +324,11 @@ fn prepare(sel: &Selection) -> Result<Prepared, Failure> {
         .collect::<Result<_, _>>()?;
     let pythons: Vec<PathBuf> = chosen.iter().map(|c| c.path.clone()).collect();
     let chosen_by = |py: &PathBuf| {
-        let mut rules: Vec<_> = chosen
+        let rules: std::collections::BTreeSet<_> = chosen
             .iter()
             .filter(|c| &c.path == py)
             .map(|c| c.rule)
             .collect();
-        rules.sort();
-        rules.dedup();
         rules
             .iter()
             .map(|r| r.to_string())
