@@ -69,7 +69,7 @@ fn run_steps_name_their_shell_and_take_inputs_through_env() {
 
 /// Every `uses:` of an action from another repository, in `.github/` and in the
 /// README's examples, is a full commit SHA with its version in a comment, and one
-/// version of an action has one SHA everywhere. (zizmor checks `.github/` too, but not
+/// version of an action has one SHA everywhere (and one SHA one version). (zizmor checks `.github/` too, but not
 /// the README, and not that the comments agree.)
 #[test]
 fn actions_are_pinned_to_commit_shas_with_their_versions() {
@@ -78,6 +78,7 @@ fn actions_are_pinned_to_commit_shas_with_their_versions() {
     yaml_files(&root.join(".github"), &mut files);
     files.push(root.join("README.md"));
     let mut shas: std::collections::BTreeMap<String, String> = Default::default();
+    let mut versions: std::collections::BTreeMap<String, String> = Default::default();
     let mut pinned = 0;
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
@@ -115,6 +116,11 @@ fn actions_are_pinned_to_commit_shas_with_their_versions() {
             assert!(
                 previous.is_none_or(|p| p == sha),
                 "{at}: {action} {version} pinned to two SHAs"
+            );
+            let previous = versions.insert(format!("{action}@{sha}"), version.to_owned());
+            assert!(
+                previous.is_none_or(|p| p == version),
+                "{at}: {action}@{sha} commented as two versions"
             );
             pinned += 1;
         }
