@@ -3,7 +3,8 @@
 //! The modules follow the data flow, each depending only on those before it:
 //!
 //! - leaves, depending on no other module: [`units`], [`fsio`], [`text`],
-//!   [`stats`], [`child`] (one child process), [`schedule`] (when samples are taken);
+//!   [`stats`], [`child`] (one child process), [`schedule`] (when samples are taken),
+//!   [`interpreter`] (which Python a scenario runs with);
 //! - [`scenario`] (YAML files to validated scenarios), [`error`] (every reason memreg
 //!   cannot do its job, and the exit codes), [`plan`] (selection, shards,
 //!   interpreters);
@@ -25,6 +26,7 @@ pub mod figures;
 pub mod format;
 pub mod fsio;
 pub mod growth;
+pub mod interpreter;
 pub mod plan;
 pub mod probe;
 pub mod report;

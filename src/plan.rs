@@ -5,8 +5,9 @@
 //! (the compile check) before measuring.
 
 use crate::error::{Error, Errors};
+use crate::interpreter::{self, Choice, Rule};
 use crate::scenario::{self, Scenario};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Which scenarios to run, and with which interpreter.
 #[derive(Clone, Debug, Default)]
@@ -50,6 +51,8 @@ impl std::str::FromStr for Shard {
 pub struct Planned {
     pub scenario: Scenario,
     pub python: PathBuf,
+    /// The rule that chose the interpreter (said in the run's banner).
+    pub chosen_by: Rule,
 }
 
 /// The scenarios of one run, in discovery order (sorted files, then order in file).
@@ -96,9 +99,10 @@ pub fn plan(sel: &Selection) -> Result<RunPlan, Errors> {
     let mut errors = Vec::new();
     for s in scenarios {
         match resolve_python(sel.python.as_deref(), s.python.as_deref()) {
-            Ok(python) => planned.push(Planned {
+            Ok(choice) => planned.push(Planned {
                 scenario: s,
-                python,
+                python: choice.path,
+                chosen_by: choice.rule,
             }),
             Err(e) => errors.push(e),
         }
@@ -136,33 +140,11 @@ pub fn shard_of<T>(items: Vec<T>, shard: Shard) -> Vec<T> {
         .collect()
 }
 
-/// The interpreter for a scenario: `--python`, else the scenario's `python:`, else the
-/// active virtualenv's, else `python3` on PATH.
-pub fn resolve_python(override_: Option<&str>, scenario: Option<&str>) -> Result<PathBuf, Error> {
-    let name = match (override_, scenario) {
-        (Some(p), _) | (None, Some(p)) => p.to_owned(),
-        (None, None) => match std::env::var_os("VIRTUAL_ENV") {
-            Some(venv) => PathBuf::from(venv)
-                .join("bin")
-                .join("python")
-                .display()
-                .to_string(),
-            None => "python3".to_owned(),
-        },
-    };
-    find_program(&name).ok_or(Error::NoInterpreter { python: name })
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    let candidate = Path::new(name);
-    if candidate.components().count() > 1 {
-        return candidate
-            .is_file()
-            .then(|| std::path::absolute(candidate).unwrap_or(candidate.to_owned()));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+/// The interpreter for a scenario and the rule that chose it (see
+/// [`interpreter::choose`] for the order).
+pub fn resolve_python(flag: Option<&str>, scenario: Option<&str>) -> Result<Choice, Error> {
+    interpreter::choose(flag, scenario, &interpreter::Context::from_process())
+        .map_err(|e| Error::NoInterpreter { python: e.name })
 }
 
 #[cfg(test)]

@@ -35,7 +35,14 @@ pub trait Events: Progress {
 pub struct Prepared {
     pub plan: RunPlan,
     /// Every interpreter the plan uses, as it describes itself.
-    pub interpreters: Vec<PythonInfo>,
+    pub interpreters: Vec<Interpreter>,
+}
+
+/// One interpreter of a run.
+pub struct Interpreter {
+    pub info: PythonInfo,
+    /// The rules that chose it, for the scenarios that use it.
+    pub chosen_by: Vec<crate::interpreter::Rule>,
 }
 
 /// Plans the run and checks it with every interpreter it uses: all Python code
@@ -70,10 +77,21 @@ pub fn prepare(selection: &Selection, runner: &dyn Runner) -> Result<Prepared, E
             p.python = exe;
         }
     }
-    Ok(Prepared {
-        plan,
-        interpreters: checked.into_iter().map(|(_, i)| i).collect(),
-    })
+    let interpreters = checked
+        .into_iter()
+        .map(|(python, info)| {
+            let mut chosen_by: Vec<_> = plan
+                .scenarios
+                .iter()
+                .filter(|p| p.python == python || p.python.as_os_str() == info.executable.as_str())
+                .map(|p| p.chosen_by)
+                .collect();
+            chosen_by.sort();
+            chosen_by.dedup();
+            Interpreter { info, chosen_by }
+        })
+        .collect();
+    Ok(Prepared { plan, interpreters })
 }
 
 #[cfg(test)]

@@ -69,7 +69,16 @@ impl Events for Terminal {
         let pys: Vec<String> = prepared
             .interpreters
             .iter()
-            .map(|i| format!("{} {} ({})", i.implementation, i.version, i.executable))
+            .map(|i| {
+                let by: Vec<String> = i.chosen_by.iter().map(|r| r.to_string()).collect();
+                format!(
+                    "{} {} ({}, chosen by {})",
+                    i.info.implementation,
+                    i.info.version,
+                    i.info.executable,
+                    by.join(" and ")
+                )
+            })
             .collect();
         println!(
             "memreg {}: {} scenario{}, {} processes, {} at a time, {}\n",

@@ -326,6 +326,7 @@ mod tests {
                 .map(|scenario| Planned {
                     scenario,
                     python: "python3".into(),
+                    chosen_by: crate::interpreter::Rule::Flag,
                 })
                 .collect(),
         };

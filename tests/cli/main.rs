@@ -3,6 +3,7 @@
 mod attribution;
 mod baseline;
 mod faults;
+mod interpreter;
 mod junit;
 mod pipeline;
 mod reports;
