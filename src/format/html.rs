@@ -165,6 +165,7 @@ fn status_class(c: Check) -> &'static str {
         Check::Failed => "fail",
         Check::Errored => "error",
         Check::Inconclusive => "inconclusive",
+        Check::NotRun => "not-run",
     }
 }
 

@@ -2,7 +2,9 @@
 
 mod attribution;
 mod baseline;
+mod console;
 mod faults;
+mod interrupt;
 mod junit;
 mod pipeline;
 mod reports;
