@@ -11,3 +11,9 @@ scripts/lint_workflows.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
+# The HTML report rendered in headless Chromium (Debian's `chromium`), when present.
+if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+  python3 scripts/check_html_render.py
+else
+  echo "test.sh: skipped the HTML render check: chromium not installed (apt-get install chromium)"
+fi

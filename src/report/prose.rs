@@ -342,6 +342,46 @@ fn relative(c: &FigureComparison, v: f64) -> String {
     }
 }
 
+/// A figure's estimated change: `+31.0%` of the old median (or the change itself
+/// when that is 0).
+pub fn change(c: &FigureComparison) -> String {
+    relative(c, c.change)
+}
+
+/// The change's 95% interval, `+30.1%..+32.0%`, when there is one.
+pub fn interval(c: &FigureComparison) -> Option<String> {
+    c.interval
+        .map(|(lo, hi)| format!("{}..{}", relative(c, lo), relative(c, hi)))
+}
+
+/// `regressed`, `improved`, `unchanged`, `inconclusive`.
+pub fn change_word(c: Change) -> &'static str {
+    match c {
+        Change::Regressed => "regressed",
+        Change::Improved => "improved",
+        Change::Unchanged => "unchanged",
+        Change::Inconclusive => "inconclusive",
+    }
+}
+
+/// A scenario's result in a word or two, for reports that show it beside the
+/// name: `ok`, `leak`, `no leak`, `regressed`, `no baseline`, `error`,
+/// `inconclusive`, `not run`.
+pub fn result_word(o: &Outcome) -> &'static str {
+    match (o.status(), o.analysis.check, o.analysis.verdict) {
+        (Check::Passed, _, _) => "ok",
+        (Check::NotRun, _, _) => "not run",
+        (Check::Inconclusive, _, _) => "inconclusive",
+        (Check::Errored, _, _) => "error",
+        (Check::Failed, Check::Failed, Verdict::Leak) => "leak",
+        (Check::Failed, Check::Failed, _) => "no leak",
+        (Check::Failed, _, _) => match o.baseline {
+            Some(BaselineResult::Compared { .. }) => "regressed",
+            _ => "no baseline",
+        },
+    }
+}
+
 /// `held_native: 1.2 MiB -> 1.6 MiB (+31.0%, 95% CI +30.1%..+32.0%, p=0.004, n=5/5)`
 pub fn describe(c: &FigureComparison) -> String {
     let f = c.figure;
