@@ -192,7 +192,7 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
         fresh = false;
     }
     lines.push(cur);
-    lines
+    lines.into_iter().map(|l| l.trim_end().to_owned()).collect()
 }
 
 /// `&`, `<` and `>` escaped, for HTML text.
