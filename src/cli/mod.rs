@@ -243,7 +243,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Errors> {
         ),
         Command::Merge(args) => {
             let report = app::merge::merge(&args.results)?;
-            output::emit(&report, &args.outputs, output::color(args.color))
+            output::emit(&report, &args.outputs, output::color(args.color), false)
         }
     }
 }
@@ -269,7 +269,12 @@ fn run(args: &RunArgs) -> Result<ExitCode, Errors> {
     if let Some((dir, n)) = &out.candidates {
         println!("{n} candidate baseline(s) written to {}", dir.display());
     }
-    output::emit(&out.report, &args.outputs, output::color(args.sel.color))
+    output::emit(
+        &out.report,
+        &args.outputs,
+        output::color(args.sel.color),
+        true,
+    )
 }
 
 fn update(args: &UpdateArgs) -> Result<ExitCode, Errors> {

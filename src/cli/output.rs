@@ -181,7 +181,14 @@ impl Events for Terminal {
 
 /// Prints the console report (fenced against workflow-command injection under
 /// GitHub Actions, then annotations) and writes the requested report files.
-pub(super) fn emit(report: &RunReport, outputs: &Outputs, color: bool) -> Result<ExitCode, Errors> {
+/// `streamed`: a line per scenario was printed while running (then a blank line
+/// sets the table apart).
+pub(super) fn emit(
+    report: &RunReport,
+    outputs: &Outputs,
+    color: bool,
+    streamed: bool,
+) -> Result<ExitCode, Errors> {
     let mut out = std::io::stdout().lock();
     let style = console::Style {
         color,
@@ -196,7 +203,7 @@ pub(super) fn emit(report: &RunReport, outputs: &Outputs, color: bool) -> Result
         let _ = writeln!(out, "::stop-commands::{token}");
     }
     // After the streamed lines: a blank line, then the table.
-    if !report.outcomes.is_empty() {
+    if streamed && !report.outcomes.is_empty() {
         let _ = writeln!(out);
     }
     if let Err(e) = console::write_report(&mut out, report, style) {
