@@ -3,7 +3,7 @@
 //! found, in the terminal's width.
 //!
 //! ```text
-//!           ok [  0.9s] json-roundtrip          blocks 0 blk/it, native 0 B/it
+//!           ok [  0.9s] json-roundtrip          no growth (blocks, native, rss)
 //!         LEAK [  1.3s] list-of-none            native heap grows 8.4 B/iteration (5/5 ...
 //! ```
 
@@ -84,14 +84,20 @@ pub fn finding(o: &Outcome) -> String {
     if o.analysis.check != Check::Passed {
         return prose::summary(o).unwrap_or_default();
     }
-    let growth: Vec<String> = o
-        .analysis
-        .counters
-        .iter()
-        .filter(|c| c.gating)
+    // A clean scenario: what grew a little (under the tolerance, or in too few
+    // processes), else which counters did not grow at all.
+    let gating = o.analysis.counters.iter().filter(|c| c.gating);
+    let moved: Vec<String> = gating
+        .clone()
+        .filter(|c| c.median != 0.0)
         .map(|c| format!("{} {}", c.metric.key(), rate(c.metric, c.median)))
         .collect();
-    growth.join(", ")
+    if moved.is_empty() {
+        let keys: Vec<&str> = gating.map(|c| c.metric.key()).collect();
+        format!("no growth ({})", keys.join(", "))
+    } else {
+        moved.join(", ")
+    }
 }
 
 /// `0 blk/it`, `8.4 B/it`, `1 blk / 300 it`.
@@ -160,7 +166,7 @@ mod tests {
         assert!(line.trim_start().starts_with("LEAK ["), "{line}");
         assert!(line.contains('…'), "{line}");
         let clean = scenario_line(&outcome("clean", 0.0), &style, 5);
-        assert!(clean.contains("blocks 0 blk/it"), "{clean}");
+        assert!(clean.contains("no growth (blocks, native"), "{clean}");
     }
 
     #[test]
