@@ -30,3 +30,9 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo build --locked
 scripts/test_packaging.sh
 cargo test --locked
+# The HTML report rendered in headless Chromium (Debian's `chromium`), when present.
+if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+  python3 scripts/check_html_render.py
+else
+  echo "test.sh: skipped the HTML render check: chromium not installed (apt-get install chromium)"
+fi

@@ -4,11 +4,15 @@
     cargo build && python3 scripts/check_html_render.py [--keep DIR]
 
 Needs Debian's `chromium` (apt-get install chromium). Runs memreg on a small suite
-(one clean scenario, one leak), writes --html, renders it with
-`chromium --headless --screenshot`, and checks the PNG: the right size, mostly white
-page, and the chart colours of the process lines present in quantity (a blank page,
-a broken SVG or a missing stylesheet fails). Exits 0 when the page rendered, 1 if
-not, 2 if Chromium is missing. --keep DIR keeps report.html and screenshot.png.
+(a scenario whose held memory regressed against its recorded baseline, one clean
+scenario, one leak), writes --html, renders it with `chromium --headless
+--screenshot`, and checks the page and the PNG: the regressed scenario is marked
+regressed and open, the passing one folded to one line; the screenshot is the right
+size, mostly white, with the chart colours of the process lines, the red of the
+regression and the grey of the baseline's per-process dots present in quantity (a
+blank page, a broken SVG or a missing stylesheet fails). Exits 0 when the page
+rendered, 1 if not, 2 if Chromium is missing. --keep DIR keeps report.html and
+screenshot.png.
 """
 
 import argparse
@@ -23,6 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MEMREG = ROOT / "target" / "debug" / "memreg"
 SUITE = """scenarios:
+  - name: holder
+    setup: data = [bytes(1000) for _ in range({n})]
+    run: x = [1, 2, 3]
+    iterations: 100
+    warmup: 10
   - name: clean
     run: x = [1, 2, 3]
     iterations: 400
@@ -31,9 +40,12 @@ SUITE = """scenarios:
     run: L.append(object())
     iterations: 400
 """
-# The process colours of the charts (src/report/html.rs COLORS). Identical processes
-# draw identical lines, so only the last one drawn may be visible.
+# The process colours of the charts (src/format/html/chart.rs COLORS). Identical
+# processes are drawn as nested bands, so each colour shows.
 LINE_COLOURS = [(0x1F, 0x77, 0xB4), (0xD6, 0x27, 0x28), (0x2C, 0xA0, 0x2C), (0x94, 0x67, 0xBD), (0xFF, 0x7F, 0x0E)]
+REGRESSED_RED = (0xCF, 0x22, 0x2E)
+BASELINE_GREY = (0x8C, 0x8C, 0x8C)
+WINDOW = (1280, 2400)
 
 
 def read_png(path):
@@ -90,19 +102,38 @@ def main():
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "suite.yaml").write_text(SUITE)
+        # Record the baseline, then hold 30% more: a regressed figure.
+        (tmp / "suite.yaml").write_text(SUITE.format(n=3000))
         subprocess.run(
-            [str(MEMREG), "run", "suite.yaml", "--html", "report.html", "--baselines", "none"],
+            [str(MEMREG), "baseline", "update", "suite.yaml", "-k", "holder", "--baselines", "b"],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+        (tmp / "suite.yaml").write_text(SUITE.format(n=3900))
+        subprocess.run(
+            [str(MEMREG), "run", "suite.yaml", "--html", "report.html", "--baselines", "b"],
             cwd=tmp,
             stdout=subprocess.DEVNULL,
         )
+        page = (tmp / "report.html").read_text()
+        marks = {
+            "regressed scenario open and marked": '<details class="scenario" id="s-holder" open="open"><summary><span class="label fail">regressed</span>'
+            in page,
+            "passing scenario folded": '<details class="scenario" id="s-clean"><summary><span class="label pass">ok</span>' in page,
+            "old -> new per figure": "held_native</td><td>" in page and "-&gt;" in page,
+            "per-process strip chart": 'class="strip"' in page,
+            "legend": 'class="legend"' in page,
+        }
+        for what, ok in marks.items():
+            print(f"{what}: {'yes' if ok else 'NO'}")
         shot = tmp / "screenshot.png"
         profile = tmp / "profile"
         subprocess.run(
             [
                 chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1280,1400",
+                f"--user-data-dir={profile}", "--hide-scrollbars", f"--window-size={WINDOW[0]},{WINDOW[1]}",
                 f"--screenshot={shot}", (tmp / "report.html").as_uri(),
             ],
             check=True,
@@ -118,9 +149,23 @@ def main():
         pixels = [p for row in rows for p in row]
         white = sum(1 for p in pixels if min(p) > 240) / len(pixels)
         near = lambda p, c: all(abs(p[i] - c[i]) < 40 for i in range(3))  # noqa: E731
+        exact = lambda p, c: all(abs(p[i] - c[i]) < 12 for i in range(3))  # noqa: E731
         counts = [sum(1 for p in pixels if near(p, c)) for c in LINE_COLOURS]
-        print(f"screenshot {width}x{height}: {white:.0%} white, chart line pixels {counts}")
-        ok = (width, height) == (1280, 1400) and 0.5 < white < 0.995 and sum(counts) > 1000
+        red = sum(1 for p in pixels if exact(p, REGRESSED_RED))
+        grey = sum(1 for p in pixels if exact(p, BASELINE_GREY))
+        print(
+            f"screenshot {width}x{height}: {white:.0%} white, chart line pixels {counts}, "
+            f"regression red {red}, baseline grey {grey}"
+        )
+        ok = (
+            (width, height) == WINDOW
+            and 0.5 < white < 0.995
+            and sum(counts) > 1000
+            and min(counts) > 50
+            and red > 300
+            and grey > 30
+            and all(marks.values())
+        )
         print("rendered OK" if ok else "RENDERING CHECK FAILED")
         return 0 if ok else 1
 

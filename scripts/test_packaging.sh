@@ -154,8 +154,8 @@ say "action run.sh: block lists, outputs, HTML, summary, exit codes"
 # though uvx puts its environment first on PATH). A `uv venv` virtualenv is the user's.
 export UV_CACHE_DIR="$work/uv-cache" UV_TOOL_DIR="$work/uv-tools" UV_TOOL_BIN_DIR="$work/uv-bin" UV_OFFLINE=1
 wheel=$(ls "$work"/dist/memreg-*.whl)
-banner() { # the first line memreg prints, running "$@" on the scenario of part 3
-  (cd "$work/proj" && "$@" run b.yaml --no-attribution 2>/dev/null | head -n 1)
+banner() { # the banner memreg prints (two lines, joined), running "$@" on the scenario of part 3
+  (cd "$work/proj" && "$@" run b.yaml --no-attribution 2>/dev/null | head -n 2 | tr "\n" " ")
 }
 "$tools/bin/uv" tool install --quiet "$wheel"
 line=$(banner "$work/uv-bin/memreg")

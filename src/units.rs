@@ -1,8 +1,9 @@
 //! Units users write in scenario files: byte sizes ("64 B", "2 GiB") and durations
-//! ("60s", "500ms"), parsed strictly and printed the way people read them.
+//! ("60s", "500ms"), parsed strictly and printed the way people read them; and
+//! timestamps as reports write them (RFC 3339, UTC).
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A count of bytes. Sizes in scenario files use binary (KiB = 1024) or decimal
 /// (kB = 1000) suffixes; a bare number is bytes.
@@ -135,9 +136,86 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// `2026-11-22T13:56:06.123Z`: RFC 3339 in UTC, to the millisecond (what JUnit's
+/// `timestamp` and the JSON report's `started` hold).
+pub fn format_timestamp(t: SystemTime) -> String {
+    let ms = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis()) as i64;
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let secs = ms_of_day / 1000;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        ms_of_day % 1000
+    )
+}
+
+/// Reads what [`format_timestamp`] wrote.
+pub fn parse_timestamp(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    if b.len() != 24 || &text[23..] != "Z" {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let s = text.get(from..to)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, m, s, ms) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 from a civil date (`days_from_civil`).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let ms = ((days * 24 + h) * 60 + m) * 60_000 + s * 1000 + ms;
+    u64::try_from(ms)
+        .ok()
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_and_read_back() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_442_166_123);
+        assert_eq!(format_timestamp(t), "2026-11-23T13:56:06.123Z");
+        assert_eq!(format_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        // A leap day.
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(format_timestamp(leap), "2000-02-29T00:00:00.000Z");
+        for t in [t, leap, UNIX_EPOCH] {
+            assert_eq!(parse_timestamp(&format_timestamp(t)), Some(t));
+        }
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-22T13:56:06.123Z",
+            "2026-11-22T13:56:06.123+01:00",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_parse_with_binary_and_decimal_units() {

@@ -105,8 +105,11 @@ pub enum Verdict {
     /// Every process grows, but there are too few processes to be significant; or a
     /// heap counter grows significantly but is still slowing down at the budget.
     Inconclusive,
-    /// At least one process faulted (or did not run).
+    /// At least one process faulted.
     Error,
+    /// The run was interrupted before every process of the scenario finished: there
+    /// is no verdict.
+    NotRun,
 }
 
 /// What the check concludes, given the verdict and what the scenario expects.
@@ -116,6 +119,8 @@ pub enum Check {
     Failed,
     Errored,
     Inconclusive,
+    /// Interrupted before it could be checked: neither passed nor failed.
+    NotRun,
 }
 
 #[derive(Clone, Debug)]
@@ -131,11 +136,20 @@ impl Analysis {
         self.counters.iter().find(|c| c.gating && c.leak)
     }
 
-    /// The analysis of a scenario whose processes faulted or did not all run.
+    /// The analysis of a scenario whose processes faulted.
     pub fn errored() -> Analysis {
         Analysis {
             verdict: Verdict::Error,
             check: Check::Errored,
+            counters: vec![],
+        }
+    }
+
+    /// The analysis of a scenario the run was interrupted in: no counters, no verdict.
+    pub fn not_run() -> Analysis {
+        Analysis {
+            verdict: Verdict::NotRun,
+            check: Check::NotRun,
             counters: vec![],
         }
     }
@@ -155,6 +169,11 @@ pub fn counter_verdict(
     scenario: &Scenario,
     measurements: &[&Measurement],
 ) -> Option<CounterVerdict> {
+    // No process, no growth: a median, minimum and maximum of nothing would be NaN
+    // and infinities.
+    if measurements.is_empty() {
+        return None;
+    }
     let chunks = schedule::chunk_count(scenario.iterations);
     let thr = threshold(metric, scenario);
     let n = measurements.len();
@@ -261,6 +280,7 @@ pub fn analyse(scenario: &Scenario, results: &[ProcessResult]) -> Analysis {
         (Verdict::Leak, Expect::Leak) | (Verdict::Clean, Expect::Pass) => Check::Passed,
         (Verdict::Inconclusive, _) => Check::Inconclusive,
         (Verdict::Error, _) => Check::Errored,
+        (Verdict::NotRun, _) => Check::NotRun,
     };
     Analysis {
         verdict,

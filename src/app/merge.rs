@@ -1,4 +1,5 @@
-//! `memreg merge`: the `--json` reports of shards joined into one run report.
+//! `memreg merge`: the `--json` reports of shards joined into one run report. An
+//! interrupted shard's report is accepted: its scenarios that never ran stay not run.
 
 use crate::error::{Error, Errors};
 use crate::format::json;
@@ -8,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Joins shard reports: every scenario once (a scenario in two reports is an
-/// error, the shards overlap), the longest elapsed time, interrupted if any was.
+/// error, the shards overlap), the longest elapsed time, the earliest start, the
+/// first host named, interrupted if any was.
 pub fn merge(paths: &[PathBuf]) -> Result<RunReport, Errors> {
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let (mut elapsed, mut interrupted) = (Duration::ZERO, false);
+    let (mut started, mut hostname) = (None, None);
     let mut errors = Vec::new();
     for path in paths {
         let part = match read(path) {
@@ -34,6 +37,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, Errors> {
         }
         elapsed = elapsed.max(part.elapsed);
         interrupted |= part.interrupted;
+        started = started.into_iter().chain(part.started).min();
+        hostname = hostname.or(part.hostname);
     }
     if !errors.is_empty() {
         return Err(Errors(errors));
@@ -42,6 +47,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, Errors> {
         outcomes,
         elapsed,
         interrupted,
+        started,
+        hostname,
     })
 }
 

@@ -6,14 +6,14 @@ use crate::baseline::{evaluate, BaselineFile, BaselineStore, Entry};
 use crate::child::CANCELLED;
 use crate::error::{Error, Errors};
 use crate::plan::Selection;
-use crate::probe::ProcessResult;
+use crate::probe::{Fault, ProcessResult};
 use crate::report::{Outcome, RunReport};
 use crate::runner::{self, Rounds, Runner};
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -116,6 +116,7 @@ pub(crate) fn measure(
     stored: Option<(&[Option<BaselineFile>], bool)>,
 ) -> Result<RunReport, Errors> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
     events.starting(prepared, jobs);
     let collect = Collect {
         stored: stored.map(|(s, _)| s),
@@ -127,13 +128,15 @@ pub(crate) fn measure(
     events.measured();
     let mut outcomes = collect.outcomes.into_inner().unwrap();
     for u in unfinished {
-        // Interrupted: what ran is reported, the rest as not run.
+        // Interrupted: what ran is kept, and the scenario is not run.
         outcomes[u.index] = Some(Outcome::build(&u.scenario, &u.results));
     }
     Ok(RunReport {
         outcomes: outcomes.into_iter().flatten().collect(),
         elapsed: started.elapsed(),
         interrupted: CANCELLED.load(Ordering::SeqCst),
+        started: Some(started_at),
+        hostname: hostname(),
     })
 }
 
@@ -142,6 +145,7 @@ pub fn run(
     runner: &dyn Runner,
     events: &dyn Events,
 ) -> Result<RunOutput, Errors> {
+    let started = Instant::now();
     let prepared = prepare(&opts.selection, runner)?;
     let scenarios = prepared.plan.each_scenario();
     let store = BaselineStore::new(&opts.baselines);
@@ -155,7 +159,10 @@ pub fn run(
     )?;
     if opts.attribution && !report.interrupted {
         explain(&mut report, &prepared, runner, events);
+        // Interrupted while explaining: the verdicts stand, the run is interrupted.
+        report.interrupted |= CANCELLED.load(Ordering::SeqCst);
     }
+    report.elapsed = started.elapsed();
     let candidates = match &opts.candidates {
         Some(dir) => Some((dir.clone(), write_candidates(dir, &report, &scenarios)?)),
         None => None,
@@ -176,6 +183,8 @@ fn explain(report: &mut RunReport, prepared: &Prepared, runner: &dyn Runner, eve
         events.explaining(n + 1, todo.len(), &planned.scenario.name);
         let result = match runner.attribute(&planned.scenario, &planned.python) {
             Ok(Ok(a)) => Ok(a),
+            // Stopped by the interruption: nothing to say about where.
+            Ok(Err(Fault::Cancelled)) => return,
             Ok(Err(fault)) => Err(crate::report::prose::fault(&fault)),
             Err(e) => Err(e.to_string()),
         };
@@ -217,4 +226,13 @@ fn write_candidates(
         })?;
     }
     Ok(n)
+}
+
+/// This machine's name, for reports (JUnit `hostname`).
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0)?;
+    (rc == 0 && end > 0).then(|| String::from_utf8_lossy(&buf[..end]).into_owned())
 }

@@ -90,6 +90,10 @@ struct Outputs {
     /// Write a JUnit XML report to PATH
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// JUnit dialect: `rich` (file, line and figures per case; what common readers
+    /// use) or `xunit2` (valid against pytest's junit-10.xsd)
+    #[arg(long, value_enum, value_name = "FAMILY", default_value = "rich")]
+    junit_format: JunitFormat,
     /// Write a Markdown summary to PATH (for $GITHUB_STEP_SUMMARY; under 1 MiB)
     #[arg(long, value_name = "PATH")]
     markdown: Option<PathBuf>,
@@ -177,6 +181,21 @@ struct PruneArgs {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum JunitFormat {
+    Rich,
+    Xunit2,
+}
+
+impl From<JunitFormat> for crate::format::junit::Family {
+    fn from(f: JunitFormat) -> Self {
+        match f {
+            JunitFormat::Rich => Self::Rich,
+            JunitFormat::Xunit2 => Self::Xunit2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
 pub(crate) enum ColorChoice {
     Auto,
     Always,
@@ -224,7 +243,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Errors> {
         ),
         Command::Merge(args) => {
             let report = app::merge::merge(&args.results)?;
-            output::emit(&report, &args.outputs, output::color(args.color))
+            output::emit(&report, &args.outputs, output::color(args.color), false)
         }
     }
 }
@@ -236,7 +255,7 @@ fn on_interrupt() {
 
 fn run(args: &RunArgs) -> Result<ExitCode, Errors> {
     let runner = ProbeRunner::new()?;
-    let terminal = Terminal::new();
+    let terminal = Terminal::new(output::color(args.sel.color), output::width());
     on_interrupt();
     let opts = RunOptions {
         selection: args.sel.plan(),
@@ -250,12 +269,17 @@ fn run(args: &RunArgs) -> Result<ExitCode, Errors> {
     if let Some((dir, n)) = &out.candidates {
         println!("{n} candidate baseline(s) written to {}", dir.display());
     }
-    output::emit(&out.report, &args.outputs, output::color(args.sel.color))
+    output::emit(
+        &out.report,
+        &args.outputs,
+        output::color(args.sel.color),
+        true,
+    )
 }
 
 fn update(args: &UpdateArgs) -> Result<ExitCode, Errors> {
     let runner = ProbeRunner::new()?;
-    let terminal = Terminal::new();
+    let terminal = Terminal::new(output::color(args.sel.color), output::width());
     on_interrupt();
     let updated = app::baselines::update(
         &args.sel.plan(),

@@ -7,11 +7,14 @@ use crate::app::{Events, Prepared};
 use crate::error::{Error, Errors, ExitCode};
 use crate::format::{console, github, html, json, junit, markdown};
 use crate::fsio::write_atomic;
-use crate::report::{prose, Figure, RunReport};
+use crate::report::{prose, Figure, Outcome, RunReport};
 use crate::runner::Progress;
 use crate::scenario::Scenario;
+use crate::text::{display_width, one_line, shorten_middle, truncate_end};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 pub(super) fn color(choice: ColorChoice) -> bool {
     match choice {
@@ -35,31 +38,68 @@ pub(super) fn errors(errors: &Errors) {
     }
 }
 
-/// The terminal while a run goes on: the banner on stdout, a progress line on
-/// stderr when it is a terminal.
+/// Columns of the console: the terminal's width when stdout is one, else COLUMNS,
+/// else a default for logs.
+pub(super) fn width() -> usize {
+    let columns = || {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c >= 20)
+    };
+    if std::io::stdout().is_terminal() {
+        // SAFETY: TIOCGWINSZ fills a winsize; a zeroed one is valid to pass.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+        if ok && ws.ws_col > 0 {
+            return ws.ws_col as usize;
+        }
+        return columns().unwrap_or(80);
+    }
+    columns().unwrap_or(console::DEFAULT_WIDTH)
+}
+
+/// The terminal while a run goes on: the banner and one line per scenario as its
+/// verdict is known on stdout, and a progress line on stderr when that is a
+/// terminal. Worker threads report at once; a lock keeps lines whole.
 pub(super) struct Terminal {
     progress: bool,
+    style: console::Style,
+    /// Widest scenario name of the plan (set when the run starts).
+    name_width: AtomicUsize,
+    /// The progress line now shown, redrawn under each scenario's line.
+    shown: Mutex<String>,
 }
 
 impl Terminal {
-    pub(super) fn new() -> Terminal {
+    pub(super) fn new(color: bool, width: usize) -> Terminal {
         Terminal {
             progress: std::io::stderr().is_terminal(),
+            style: console::Style {
+                color,
+                width,
+                wrap: false,
+            },
+            name_width: AtomicUsize::new(0),
+            shown: Mutex::new(String::new()),
         }
     }
 
     fn status(&self, text: &str) {
+        let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
         if self.progress {
+            let text = truncate_end(text, self.style.width.saturating_sub(1));
             let mut e = std::io::stderr().lock();
             let _ = write!(e, "\r\u{1b}[K{text}");
             let _ = e.flush();
+            *shown = text;
         }
     }
 }
 
 impl Progress for Terminal {
     fn process_done(&self, done: usize, total: usize, scenario: &Scenario) {
-        self.status(&format!("[{done:>4}/{total}] {}", scenario.name));
+        self.status(&format!("[{done:>4}/{total}] {}", one_line(&scenario.name)));
     }
 }
 
@@ -80,15 +120,59 @@ impl Events for Terminal {
                 )
             })
             .collect();
-        println!(
-            "memreg {}: {} scenario{}, {} processes, {} at a time, {}\n",
-            env!("CARGO_PKG_VERSION"),
-            n,
-            if n == 1 { "" } else { "s" },
-            prepared.plan.processes(),
-            jobs,
-            pys.join(", ")
+        let width = self.style.width;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{}",
+            truncate_end(
+                &format!(
+                    "memreg {}: {} scenario{}, {} processes, {} at a time",
+                    env!("CARGO_PKG_VERSION"),
+                    n,
+                    if n == 1 { "" } else { "s" },
+                    prepared.plan.processes(),
+                    jobs,
+                ),
+                width
+            )
         );
+        for py in pys {
+            let _ = writeln!(out, "{}", shorten_middle(&one_line(&py), width));
+        }
+        let _ = writeln!(out);
+        let widest = prepared
+            .plan
+            .scenarios
+            .iter()
+            .map(|p| display_width(&one_line(&p.scenario.name)))
+            .max()
+            .unwrap_or(0);
+        self.name_width.store(widest, Ordering::Relaxed);
+    }
+
+    fn scenario_done(&self, outcome: &Outcome) {
+        let line = console::scenario_line(
+            outcome,
+            &self.style,
+            self.name_width.load(Ordering::Relaxed),
+        );
+        let shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+        if self.progress && !shown.is_empty() {
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r\u{1b}[K");
+            let _ = e.flush();
+        }
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+        if self.progress && !shown.is_empty() {
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "{shown}");
+            let _ = e.flush();
+        }
     }
 
     fn measured(&self) {
@@ -96,7 +180,7 @@ impl Events for Terminal {
     }
 
     fn explaining(&self, n: usize, total: usize, scenario: &str) {
-        self.status(&format!("explaining [{n}/{total}] {scenario}"));
+        self.status(&format!("explaining [{n}/{total}] {}", one_line(scenario)));
     }
 
     fn explained(&self) {
@@ -106,8 +190,20 @@ impl Events for Terminal {
 
 /// Prints the console report (fenced against workflow-command injection under
 /// GitHub Actions, then annotations) and writes the requested report files.
-pub(super) fn emit(report: &RunReport, outputs: &Outputs, color: bool) -> Result<ExitCode, Errors> {
+/// `streamed`: a line per scenario was printed while running (then a blank line
+/// sets the table apart).
+pub(super) fn emit(
+    report: &RunReport,
+    outputs: &Outputs,
+    color: bool,
+    streamed: bool,
+) -> Result<ExitCode, Errors> {
     let mut out = std::io::stdout().lock();
+    let style = console::Style {
+        color,
+        width: width(),
+        wrap: std::io::stdout().is_terminal(),
+    };
     // Under GitHub Actions nothing a scenario prints (tracebacks, output) may be read
     // as a workflow command: the report goes between stop-commands markers.
     let gh = github::enabled();
@@ -115,7 +211,11 @@ pub(super) fn emit(report: &RunReport, outputs: &Outputs, color: bool) -> Result
     if gh {
         let _ = writeln!(out, "::stop-commands::{token}");
     }
-    if let Err(e) = console::write_report(&mut out, report, console::Style { color }) {
+    // After the streamed lines: a blank line, then the table.
+    if streamed && !report.outcomes.is_empty() {
+        let _ = writeln!(out);
+    }
+    if let Err(e) = console::write_report(&mut out, report, style) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Error::Output {
                 stream: "stdout",
@@ -129,12 +229,17 @@ pub(super) fn emit(report: &RunReport, outputs: &Outputs, color: bool) -> Result
         let root = std::env::current_dir().unwrap_or_default();
         let _ = github::write_annotations(&mut out, report, &root);
     }
-    type Writer = fn(&mut dyn Write, &RunReport) -> std::io::Result<()>;
+    let junit_options = junit::Options {
+        family: outputs.junit_format.into(),
+        root: std::env::current_dir().unwrap_or_default(),
+    };
+    let write_junit = |w: &mut dyn Write, r: &RunReport| junit::write(w, r, &junit_options);
+    type Writer<'a> = &'a dyn Fn(&mut dyn Write, &RunReport) -> std::io::Result<()>;
     let files: [(&Option<std::path::PathBuf>, &'static str, Writer); 4] = [
-        (&outputs.junit, "JUnit report", junit::write),
-        (&outputs.markdown, "Markdown summary", markdown::write),
-        (&outputs.json, "JSON report", json::write),
-        (&outputs.html, "HTML report", html::write),
+        (&outputs.junit, "JUnit report", &write_junit),
+        (&outputs.markdown, "Markdown summary", &markdown::write),
+        (&outputs.json, "JSON report", &json::write),
+        (&outputs.html, "HTML report", &html::write),
     ];
     for (path, what, writer) in files {
         let Some(path) = path else { continue };

@@ -30,27 +30,6 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Where to annotate: the first attributed site in a repository file (relative to
-/// `root`), else the scenario file at its `run:` line.
-fn location(o: &Outcome, root: &Path) -> (String, Option<u64>) {
-    if let Some(Ok(a)) = &o.attribution {
-        for site in a.sites.iter().filter(|s| s.user_code) {
-            let p = Path::new(&site.file);
-            let abs = if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                root.join(p)
-            };
-            if let (Ok(abs), Ok(root)) = (abs.canonicalize(), root.canonicalize()) {
-                if let Ok(rel) = abs.strip_prefix(&root) {
-                    return (rel.display().to_string(), Some(site.line));
-                }
-            }
-        }
-    }
-    (o.file.display().to_string(), o.run_line.map(|l| l as u64))
-}
-
 pub fn write_annotations(w: &mut dyn Write, run: &RunReport, root: &Path) -> std::io::Result<()> {
     let failing: Vec<&Outcome> = run
         .outcomes
@@ -58,7 +37,7 @@ pub fn write_annotations(w: &mut dyn Write, run: &RunReport, root: &Path) -> std
         .filter(|o| matches!(o.status(), Check::Failed | Check::Errored))
         .collect();
     for o in failing.iter().take(MAX_ANNOTATIONS) {
-        let (file, line) = location(o, root);
+        let (file, line) = o.location(root);
         let mut props = format!("file={}", escape_property(&file));
         if let Some(l) = line {
             props.push_str(&format!(",line={l}"));

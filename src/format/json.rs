@@ -11,7 +11,7 @@ use crate::report::{
     prose, Analysis, BaselineResult, Check, CounterVerdict, ExceptionKind, Expect, Figure, Finding,
     Metric, Phase, Stop, Verdict,
 };
-use crate::units::Bytes;
+use crate::units::{format_timestamp, parse_timestamp, Bytes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,8 +26,16 @@ struct Report {
     format: u64,
     memreg: String,
     elapsed_s: f64,
+    /// Stopped before every scenario's verdict; those scenarios are `not_run`.
     interrupted: bool,
+    /// Derived: the exit code of the process that wrote the report (130 when
+    /// interrupted by Ctrl-C).
     exit_code: i32,
+    /// When the run started (RFC 3339, UTC) and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
     counts: Counts,
     scenarios: Vec<Scenario>,
 }
@@ -38,6 +46,8 @@ struct Counts {
     failed: usize,
     errored: usize,
     inconclusive: usize,
+    #[serde(default)]
+    not_run: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -81,12 +91,14 @@ enum ExpectJ {
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 enum CheckJ {
     Passed,
     Failed,
     Errored,
     Inconclusive,
+    /// The run was interrupted before the scenario's verdict.
+    NotRun,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -115,12 +127,13 @@ struct AnalysisJ {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "lowercase")]
+#[serde(tag = "verdict", rename_all = "snake_case")]
 enum VerdictJ {
     Clean,
     Leak,
     Inconclusive { reason: String },
     Error,
+    NotRun,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -413,6 +426,7 @@ fn check_j(c: Check) -> CheckJ {
         Check::Failed => CheckJ::Failed,
         Check::Errored => CheckJ::Errored,
         Check::Inconclusive => CheckJ::Inconclusive,
+        Check::NotRun => CheckJ::NotRun,
     }
 }
 
@@ -667,6 +681,7 @@ fn scenario_j(o: &Outcome) -> Scenario {
                     reason: prose::inconclusive(o),
                 },
                 Verdict::Error => VerdictJ::Error,
+                Verdict::NotRun => VerdictJ::NotRun,
             },
             check: check_j(a.check),
             counters: a.counters.iter().map(counter_j).collect(),
@@ -702,13 +717,15 @@ fn report_j(run: &RunReport) -> Report {
         memreg: env!("CARGO_PKG_VERSION").to_owned(),
         elapsed_s: run.elapsed.as_secs_f64(),
         interrupted: run.interrupted,
-        // The checks' verdict; an interrupted run says so in `interrupted`.
-        exit_code: if run.passed() { 0 } else { 1 },
+        exit_code: run.exit_code().code(),
+        started: run.started.map(format_timestamp),
+        hostname: run.hostname.clone(),
         counts: Counts {
             passed: c.passed,
             failed: c.failed,
             errored: c.errored,
             inconclusive: c.inconclusive,
+            not_run: c.not_run,
         },
         scenarios: run.outcomes.iter().map(scenario_j).collect(),
     }
@@ -737,6 +754,7 @@ fn check_m(c: CheckJ) -> Check {
         CheckJ::Failed => Check::Failed,
         CheckJ::Errored => Check::Errored,
         CheckJ::Inconclusive => Check::Inconclusive,
+        CheckJ::NotRun => Check::NotRun,
     }
 }
 
@@ -957,6 +975,7 @@ fn outcome_m(s: Scenario) -> Result<Outcome, String> {
                 VerdictJ::Leak => Verdict::Leak,
                 VerdictJ::Inconclusive { .. } => Verdict::Inconclusive,
                 VerdictJ::Error => Verdict::Error,
+                VerdictJ::NotRun => Verdict::NotRun,
             },
             check: check_m(s.analysis.check),
             counters: s
@@ -1037,6 +1056,8 @@ pub fn read(text: &str) -> Result<RunReport, String> {
             .collect::<Result<_, _>>()?,
         elapsed: Duration::from_secs_f64(report.elapsed_s.max(0.0)),
         interrupted: report.interrupted,
+        started: report.started.as_deref().and_then(parse_timestamp),
+        hostname: report.hostname,
     })
 }
 
@@ -1070,6 +1091,8 @@ mod tests {
             ],
             elapsed: Duration::from_millis(1234),
             interrupted: true,
+            started: Some(std::time::UNIX_EPOCH + Duration::from_millis(1_795_442_166_123)),
+            hostname: Some("ci-runner".into()),
         };
         let mut first = Vec::new();
         write(&mut first, &run).unwrap();
@@ -1087,6 +1110,11 @@ mod tests {
             .find(|(_, (a, b))| a != b);
         assert!(differ.is_none(), "line {:?}", differ);
         assert_eq!(first.len(), second.len());
-        assert_eq!(back.outcomes[1].faults.len(), 1, "the interrupted process");
+        assert!(
+            back.outcomes[1].not_run(),
+            "interrupted before every process ran"
+        );
+        assert_eq!(back.counts().not_run, 1);
+        assert!(back.started.is_some() && back.hostname.is_some());
     }
 }

@@ -1,10 +1,12 @@
 //! `--markdown PATH`: a summary for `$GITHUB_STEP_SUMMARY` (or a pull request): one
-//! table of all scenarios, details only for what did not pass, under 1 MiB whatever
-//! the suite size (GitHub refuses larger step summaries).
+//! table of all scenarios (regressions and scenarios an interruption left without a
+//! verdict included, marked), details only for what failed, under 1 MiB whatever
+//! the suite size (GitHub refuses larger step summaries). Every cell is escaped for
+//! GitHub's renderer and stripped of control characters.
 
 use crate::report::prose;
-use crate::report::{BaselineResult, Change, Check, Metric, Outcome, RunReport};
-use crate::text::{capped, html_escape, printable};
+use crate::report::{BaselineResult, Change, Check, FigureComparison, Metric, Outcome, RunReport};
+use crate::text::{capped, html_escape, one_line, printable};
 use crate::units::{format_bytes, format_duration};
 use std::io::Write;
 
@@ -12,8 +14,25 @@ use std::io::Write;
 pub const BUDGET: usize = 900 * 1024;
 const DETAIL_CAP: usize = 8 * 1024;
 
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// A table cell GitHub renders as the text it is: one printable line, HTML's
+/// `&`, `<`, `>` as entities (else `<name>` is swallowed as raw HTML), and the
+/// Markdown that would format or split it (`|`, `` ` ``, `*`, `_`, `[`, `]`, `~`, `\`)
+/// backslash-escaped.
+pub fn cell(s: &str) -> String {
+    let mut out = String::new();
+    for c in one_line(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn icon(c: Check) -> &'static str {
@@ -22,12 +41,25 @@ fn icon(c: Check) -> &'static str {
         Check::Failed => "❌",
         Check::Errored => "💥",
         Check::Inconclusive => "❔",
+        Check::NotRun => "⏹️",
     }
 }
 
 fn growth(o: &Outcome, metric: Metric) -> String {
     o.counter(metric)
         .map_or("-".into(), |c| prose::growth(c.metric, c.median))
+}
+
+/// `+30.0%`, or old -> new when the old median is 0.
+fn change(f: &FigureComparison) -> String {
+    match f.change_percent().filter(|p| p.is_finite()) {
+        Some(p) => format!("{p:+.1}%"),
+        None => format!(
+            "{} -> {}",
+            prose::figure_value(f.figure, f.old_median),
+            prose::figure_value(f.figure, f.new_median)
+        ),
+    }
 }
 
 fn baseline(o: &Outcome) -> String {
@@ -39,17 +71,13 @@ fn baseline(o: &Outcome) -> String {
             let reg = b.with(Change::Regressed);
             let imp = b.with(Change::Improved);
             if let Some(f) = reg.first() {
-                format!(
-                    "regressed {} {:+.1}%",
-                    f.figure.key(),
-                    f.change_percent().unwrap_or(0.0)
-                )
+                let more = match reg.len() {
+                    1 => String::new(),
+                    n => format!(" (+{} more)", n - 1),
+                };
+                format!("REGRESSED {} {}{more}", f.figure.key(), change(f))
             } else if let Some(f) = imp.first() {
-                format!(
-                    "improved {} {:+.1}%",
-                    f.figure.key(),
-                    f.change_percent().unwrap_or(0.0)
-                )
+                format!("improved {} {}", f.figure.key(), change(f))
             } else {
                 "ok".into()
             }
@@ -60,8 +88,13 @@ fn baseline(o: &Outcome) -> String {
 pub fn render(run: &RunReport) -> String {
     let c = run.counts();
     let mut out = String::new();
+    let not_run = if c.not_run > 0 {
+        format!(", {} not run", c.not_run)
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "## memreg: {} scenarios: {} passed, {} failed, {} errored, {} inconclusive ({})\n\n",
+        "## memreg: {} scenarios: {} passed, {} failed, {} errored, {} inconclusive{not_run} ({})\n\n",
         run.outcomes.len(),
         c.passed,
         c.failed,
@@ -69,6 +102,9 @@ pub fn render(run: &RunReport) -> String {
         c.inconclusive,
         format_duration(run.elapsed)
     ));
+    if run.interrupted {
+        out.push_str("**Interrupted**: scenarios marked ⏹️ were not run and have no verdict.\n\n");
+    }
     out.push_str("| | scenario | blocks/it | native/it | peak RSS | baseline | result |\n|---|---|---|---|---|---|---|\n");
     let mut left_out = 0;
     for o in &run.outcomes {
@@ -81,12 +117,7 @@ pub fn render(run: &RunReport) -> String {
             growth(o, Metric::Native),
             o.peak_rss.map_or("-".into(), |p| format_bytes(p.median)),
             cell(&baseline(o)),
-            cell(
-                prose::summary(o)
-                    .as_deref()
-                    .filter(|_| status != Check::Passed)
-                    .unwrap_or("ok")
-            ),
+            cell(prose::status_line(o).as_deref().unwrap_or("ok")),
         );
         // Keep room for the failures' details below the table.
         if out.len() + row.len() > BUDGET / 2 {
@@ -101,7 +132,7 @@ pub fn render(run: &RunReport) -> String {
     let troubled: Vec<&Outcome> = run
         .outcomes
         .iter()
-        .filter(|o| o.status() != Check::Passed)
+        .filter(|o| !matches!(o.status(), Check::Passed | Check::NotRun))
         .collect();
     let mut skipped = 0;
     for o in &troubled {
@@ -112,8 +143,8 @@ pub fn render(run: &RunReport) -> String {
         let section = format!(
             "\n<details><summary>{} {} ({})</summary>\n\n```text\n{}\n```\n</details>\n",
             icon(o.status()),
-            html_escape(&o.name),
-            html_escape(&o.file.display().to_string()),
+            html_escape(&one_line(&o.name)),
+            html_escape(&one_line(&o.file.display().to_string())),
             printable(&body).replace("```", "'''")
         );
         if out.len() + section.len() > BUDGET {
@@ -154,6 +185,16 @@ mod tests {
     }
 
     #[test]
+    fn cells_show_as_text_on_github() {
+        assert_eq!(cell("weird <name> & co"), "weird &lt;name&gt; &amp; co");
+        assert_eq!(
+            cell("a|b `c` *d* _e_ [f](g) ~h~ \\"),
+            "a\\|b \\`c\\` \\*d\\* \\_e\\_ \\[f\\](g) \\~h\\~ \\\\"
+        );
+        assert_eq!(cell("esc\u{1b}[31mred\0\nnext"), "escred next");
+    }
+
+    #[test]
     fn a_huge_suite_stays_under_one_mebibyte() {
         let dir = tempfile::tempdir().unwrap();
         let leaky = outcome(dir.path(), "leaky-scenario-with-a-long-name", true);
@@ -172,6 +213,8 @@ mod tests {
             outcomes,
             elapsed: Duration::from_secs(1),
             interrupted: false,
+            started: None,
+            hostname: None,
         };
         let text = render(&run);
         assert!(text.len() < 1024 * 1024, "{} bytes", text.len());
@@ -184,6 +227,8 @@ mod tests {
             outcomes: vec![leaky, clean],
             elapsed: Duration::from_secs(1),
             interrupted: false,
+            started: None,
+            hostname: None,
         };
         let text = render(&small);
         assert!(!text.contains("left out to keep"), "{text}");

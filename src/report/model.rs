@@ -12,8 +12,8 @@ use crate::stats::median;
 use crate::units::Bytes;
 use crate::verdict::{analyse, Analysis, Check, Verdict};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// Median and range of one figure across processes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,8 +54,8 @@ pub struct Outcome {
     pub time_per_iteration: Option<Spread>,
     /// Sum of the processes' wall times.
     pub cpu_time: Duration,
-    /// Each process's fault, with its index. A process that never ran (the run was
-    /// interrupted) is listed as cancelled with the index of the first one missing.
+    /// Each process's fault, with its index (a process stopped by an interruption is
+    /// `Cancelled`; one that never started has none).
     pub faults: Vec<(u32, Fault)>,
     /// Captured output of the process that explains a failure (the first faulty one,
     /// else the first), when the check did not pass.
@@ -92,17 +92,20 @@ pub struct ProcessDetail {
 
 impl Outcome {
     pub fn build(scenario: &Scenario, results: &[ProcessResult]) -> Outcome {
-        let mut analysis = analyse(scenario, results);
-        let mut faults: Vec<(u32, Fault)> = results
+        let faults: Vec<(u32, Fault)> = results
             .iter()
             .enumerate()
             .filter_map(|(i, r)| r.outcome.as_ref().err().map(|f| (i as u32, f.clone())))
             .collect();
-        if results.len() < scenario.processes as usize {
-            // Interrupted before every process ran.
-            faults.push((results.len() as u32, Fault::Cancelled));
-            analysis = Analysis::errored();
-        }
+        // Interrupted before every process ran, or a process was stopped by the
+        // interruption: not run, whatever the processes that finished showed.
+        let interrupted = results.len() < scenario.processes as usize
+            || faults.iter().any(|(_, f)| matches!(f, Fault::Cancelled));
+        let analysis = if interrupted {
+            Analysis::not_run()
+        } else {
+            analyse(scenario, results)
+        };
         let measurements: Vec<_> = results
             .iter()
             .filter_map(|r| r.outcome.as_ref().ok())
@@ -204,7 +207,36 @@ impl Outcome {
 
     /// The interpreter, when every process ran cleanly (what baselines need).
     pub fn ran_cleanly(&self) -> Option<&PythonInfo> {
-        self.python.as_ref().filter(|_| self.faults.is_empty())
+        self.python
+            .as_ref()
+            .filter(|_| self.faults.is_empty() && self.analysis.check != Check::NotRun)
+    }
+
+    /// Whether the run was interrupted before this scenario's verdict.
+    pub fn not_run(&self) -> bool {
+        self.analysis.check == Check::NotRun
+    }
+
+    /// Where to point a reader of a failure: the first attributed allocation site in
+    /// a file under `root` (relative to it), else the scenario file at its `run:`
+    /// line.
+    pub fn location(&self, root: &Path) -> (String, Option<u64>) {
+        if let (Some(Ok(a)), Ok(root)) = (&self.attribution, root.canonicalize()) {
+            for site in a.sites.iter().filter(|s| s.user_code) {
+                let inside = root
+                    .join(&site.file)
+                    .canonicalize()
+                    .ok()
+                    .and_then(|abs| abs.strip_prefix(&root).ok().map(Path::to_path_buf));
+                if let Some(rel) = inside {
+                    return (rel.display().to_string(), Some(site.line));
+                }
+            }
+        }
+        (
+            self.file.display().to_string(),
+            self.run_line.map(|l| l as u64),
+        )
     }
 
     /// The environment key (OS, architecture, Python), when a process reported it.
@@ -276,7 +308,12 @@ impl Outcome {
 pub struct RunReport {
     pub outcomes: Vec<Outcome>,
     pub elapsed: Duration,
+    /// Stopped before every scenario had its verdict (Ctrl-C); the scenarios it
+    /// stopped are `Check::NotRun`.
     pub interrupted: bool,
+    /// When the run started, and on which machine (for reports), when known.
+    pub started: Option<SystemTime>,
+    pub hostname: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -285,6 +322,8 @@ pub struct Counts {
     pub failed: usize,
     pub errored: usize,
     pub inconclusive: usize,
+    /// Interrupted before their verdict.
+    pub not_run: usize,
 }
 
 impl RunReport {
@@ -296,6 +335,7 @@ impl RunReport {
                 Check::Failed => c.failed += 1,
                 Check::Errored => c.errored += 1,
                 Check::Inconclusive => c.inconclusive += 1,
+                Check::NotRun => c.not_run += 1,
             }
         }
         c
@@ -307,7 +347,8 @@ impl RunReport {
         c.failed + c.errored == 0
     }
 
-    /// The process exit code for this report.
+    /// The process exit code for this report: what the process exits with and
+    /// what the JSON report says (an interruption wins over any verdict).
     pub fn exit_code(&self) -> ExitCode {
         if self.interrupted {
             ExitCode::Interrupted

@@ -13,14 +13,44 @@ use crate::scenario::{Expect, Metric};
 use crate::units::{format_bytes, format_duration, Bytes};
 use crate::verdict::{Check, CounterVerdict, Finding, Verdict, ALPHA, CONFIRM_FACTOR};
 
-/// A counter's growth per iteration: `8.3 B`, `2 blk`, `0.33 blk`.
+/// Below this many units per iteration, a rate is written as one unit per so many
+/// iterations (`1 blk / 300 it`): two decimals would print a flagged growth as 0.
+const SMALL_RATE: f64 = 0.1;
+
+/// `(sign, unit, n)` for a small non-zero rate: one unit per `n` iterations.
+fn one_per(metric: Metric, value: f64) -> Option<(&'static str, &'static str, f64)> {
+    (value != 0.0 && value.is_finite() && value.abs() < SMALL_RATE).then(|| {
+        let sign = if value < 0.0 { "-" } else { "" };
+        let unit = if metric.is_bytes() { "B" } else { "blk" };
+        (sign, unit, (1.0 / value.abs()).round())
+    })
+}
+
+/// A counter's growth per iteration, for a column headed `.../IT`: `8.3 B`, `2 blk`,
+/// `0.33 blk`, and a small rate as `1 blk / 300 it` (or `3.0e-7 blk` below one in a
+/// million), never a misleading `0.00`.
 pub fn growth(metric: Metric, value: f64) -> String {
+    if let Some((sign, unit, n)) = one_per(metric, value) {
+        return if n < 1e6 {
+            format!("{sign}1 {unit} / {n:.0} it")
+        } else {
+            format!("{value:.1e} {unit}")
+        };
+    }
     if metric.is_bytes() {
         format_bytes(value)
     } else if value == value.trunc() {
         format!("{value:.0} blk")
     } else {
         format!("{value:.2} blk")
+    }
+}
+
+/// A growth rate in a sentence: `8.3 B/iteration`, `1 blk per 300 iterations`.
+pub fn per_iteration(metric: Metric, value: f64) -> String {
+    match one_per(metric, value) {
+        Some((sign, unit, n)) if n < 1e6 => format!("{sign}1 {unit} per {n:.0} iterations"),
+        _ => format!("{}/iteration", growth(metric, value)),
     }
 }
 
@@ -50,9 +80,9 @@ pub fn iterations(n: u64) -> String {
     out
 }
 
-/// `leak: native heap grows 8.3 B/iteration (5/5 processes agree, sign test p=0.031),
-/// steady over 8,000 iterations`
-pub fn leak_line(c: &CounterVerdict) -> String {
+/// `native heap grows 8.3 B/iteration (5/5 processes agree, sign test p=0.031),
+/// steady over 8,000 iterations`: the leak without the word (JUnit's type says it).
+pub fn leak_message(c: &CounterVerdict) -> String {
     let what = if c.metric.outside_heaps() {
         "RSS (memory outside the Python and C heaps)".to_owned()
     } else {
@@ -72,8 +102,8 @@ pub fn leak_line(c: &CounterVerdict) -> String {
         String::new()
     };
     let mut line = format!(
-        "leak: {what} grows {}/iteration{pages} ({}/{} processes agree, sign test p={:.3})",
-        growth(c.metric, c.median),
+        "{what} grows {}{pages} ({}/{} processes agree, sign test p={:.3})",
+        per_iteration(c.metric, c.median),
         c.agreeing,
         c.processes,
         c.p_value
@@ -96,11 +126,39 @@ pub fn leak_line(c: &CounterVerdict) -> String {
 /// when the budget ran out.
 pub fn settling_line(c: &CounterVerdict) -> String {
     format!(
-        "{} still grows after {} iterations but slows down ({}/iteration at the end): a cache still filling? give it more `warmup:` or a longer `confirm:` budget",
+        "{} still grows after {} iterations but slows down ({} at the end): a cache still filling? give it more `warmup:` or a longer `confirm:` budget",
         c.metric.label(),
         iterations(c.window()),
-        growth(c.metric, c.median)
+        per_iteration(c.metric, c.median)
     )
+}
+
+/// `leak: native heap grows 8.3 B/iteration (5/5 processes agree, sign test p=0.031)`
+pub fn leak_line(c: &CounterVerdict) -> String {
+    format!("leak: {}", leak_message(c))
+}
+
+/// Why a scenario has no verdict: `the run was interrupted`, with how many of its
+/// processes had finished when some had.
+pub fn interrupted_reason(o: &Outcome) -> String {
+    let finished = o
+        .process_details
+        .iter()
+        .filter(|p| !matches!(p.fault, Some(Fault::Cancelled)))
+        .count();
+    if finished == 0 {
+        "the run was interrupted".into()
+    } else {
+        format!(
+            "the run was interrupted ({finished} of {} processes finished)",
+            o.processes
+        )
+    }
+}
+
+/// `not run: the run was interrupted ...`
+pub fn not_run(o: &Outcome) -> String {
+    format!("not run: {}", interrupted_reason(o))
 }
 
 /// How a process ended without a usable record.
@@ -151,6 +209,7 @@ pub fn inconclusive_reason(processes: usize) -> String {
 pub fn summary(o: &Outcome) -> Option<String> {
     let a = &o.analysis;
     match (a.verdict, o.expect) {
+        (Verdict::NotRun, _) => Some(not_run(o)),
         (Verdict::Error, _) => {
             let faults: Vec<_> = o.process_faults().collect();
             Some(match faults.first() {
@@ -208,15 +267,15 @@ pub fn confirmation_notes(o: &Outcome) -> Vec<String> {
                 ));
             }
             Finding::Settling if c.metric.outside_heaps() => notes.push(format!(
-                "{}: RSS still creeps after {} iterations but slows down ({}/iteration): allocator or fragmentation, not a leak",
+                "{}: RSS still creeps after {} iterations but slows down ({}): allocator or fragmentation, not a leak",
                 o.name,
                 iterations(c.window()),
-                growth(c.metric, c.median)
+                per_iteration(c.metric, c.median)
             )),
             Finding::Steady { confirmed: false } if !c.leak => notes.push(format!(
-                "{}: RSS grows steadily ({}/iteration) but memreg could not look {}x longer within the `confirm:` budget to call it a leak",
+                "{}: RSS grows steadily ({}) but memreg could not look {}x longer within the `confirm:` budget to call it a leak",
                 o.name,
-                growth(c.metric, c.median),
+                per_iteration(c.metric, c.median),
                 CONFIRM_FACTOR
             )),
             _ => {}
@@ -234,6 +293,21 @@ pub fn confirmation_notes(o: &Outcome) -> Vec<String> {
         );
     }
     notes
+}
+
+/// One line saying why the scenario as a whole (leak check and baseline) did not
+/// pass, or `None` when it passed.
+pub fn status_line(o: &Outcome) -> Option<String> {
+    if o.status() == Check::Passed {
+        return None;
+    }
+    if o.analysis.check != Check::Passed {
+        return summary(o);
+    }
+    o.baseline
+        .as_ref()
+        .filter(|b| b.failed())
+        .map(|b| baseline_summary(o, b))
 }
 
 /// Why a figure was compared as it was, when that is worth saying.
@@ -265,6 +339,46 @@ fn relative(c: &FigureComparison, v: f64) -> String {
         format!("{:+.1}%", v / c.old_median.abs() * 100.0)
     } else {
         format!("{:+}", figure_value(c.figure, v))
+    }
+}
+
+/// A figure's estimated change: `+31.0%` of the old median (or the change itself
+/// when that is 0).
+pub fn change(c: &FigureComparison) -> String {
+    relative(c, c.change)
+}
+
+/// The change's 95% interval, `+30.1%..+32.0%`, when there is one.
+pub fn interval(c: &FigureComparison) -> Option<String> {
+    c.interval
+        .map(|(lo, hi)| format!("{}..{}", relative(c, lo), relative(c, hi)))
+}
+
+/// `regressed`, `improved`, `unchanged`, `inconclusive`.
+pub fn change_word(c: Change) -> &'static str {
+    match c {
+        Change::Regressed => "regressed",
+        Change::Improved => "improved",
+        Change::Unchanged => "unchanged",
+        Change::Inconclusive => "inconclusive",
+    }
+}
+
+/// A scenario's result in a word or two, for reports that show it beside the
+/// name: `ok`, `leak`, `no leak`, `regressed`, `no baseline`, `error`,
+/// `inconclusive`, `not run`.
+pub fn result_word(o: &Outcome) -> &'static str {
+    match (o.status(), o.analysis.check, o.analysis.verdict) {
+        (Check::Passed, _, _) => "ok",
+        (Check::NotRun, _, _) => "not run",
+        (Check::Inconclusive, _, _) => "inconclusive",
+        (Check::Errored, _, _) => "error",
+        (Check::Failed, Check::Failed, Verdict::Leak) => "leak",
+        (Check::Failed, Check::Failed, _) => "no leak",
+        (Check::Failed, _, _) => match o.baseline {
+            Some(BaselineResult::Compared { .. }) => "regressed",
+            _ => "no baseline",
+        },
     }
 }
 

@@ -34,8 +34,9 @@ fn install_memreg(venv: &Path) -> PathBuf {
     to
 }
 
-fn banner(stdout: &str) -> &str {
-    stdout.lines().next().unwrap_or("")
+/// The banner: its first line counts the run, its second names each interpreter.
+fn banner(stdout: &str) -> String {
+    stdout.lines().take(2).collect::<Vec<_>>().join(" ")
 }
 
 #[test]

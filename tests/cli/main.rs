@@ -2,8 +2,10 @@
 
 mod attribution;
 mod baseline;
+mod console;
 mod faults;
 mod interpreter;
+mod interrupt;
 mod junit;
 mod pipeline;
 mod reports;

@@ -165,6 +165,85 @@ fn html_report_is_self_contained_with_a_chart_per_counter_and_process() {
         assert_eq!(fits, 5, "a fitted growth line per process");
     }
     assert!(html.contains("app.py:4"), "attribution table");
+    // A failure is open, a passing scenario is one line with its charts folded.
+    let section = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("details") && n.attribute("id") == Some(name))
+            .unwrap_or_else(|| panic!("section {name}"))
+    };
+    assert_eq!(section("s-leaky").attribute("open"), Some("open"));
+    assert_eq!(section("s-clean").attribute("open"), None);
+    let legend = section("s-leaky")
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("swatch"))
+        .count();
+    assert_eq!(legend, 5, "a legend entry per process colour");
+    let header: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("th"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(header.contains(&"baseline"), "{header:?}");
+}
+
+#[test]
+fn html_marks_a_regressed_baseline_and_shows_old_beside_new() {
+    let s = Scratch::new();
+    let holder = |n: u32| {
+        format!("name: holder\nsetup: |\n  data = [bytes(1000) for _ in range({n})]\nrun: x = [1, 2, 3]\niterations: 100\nwarmup: 10\n")
+    };
+    s.write("scenarios/holder.yaml", &holder(3000));
+    assert_eq!(s.memreg(&["baseline", "update"]).code, 0);
+    s.write("scenarios/holder.yaml", &holder(3900));
+    let r = s.memreg(&["run", "--html", "r.html", "--markdown", "r.md"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let html = s.read("r.html");
+    let doc = roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let label = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("label fail"))
+        .and_then(|n| n.text());
+    assert_eq!(label, Some("regressed"), "not a red ok");
+    let row = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("tr"))
+        .find(|n| n.first_element_child().and_then(|c| c.text()) == Some("held_native"))
+        .expect("a row for held_native");
+    let cells: Vec<String> = row
+        .children()
+        .filter(|n| n.has_tag_name("td"))
+        .map(|n| n.descendants().filter_map(|t| t.text()).collect::<String>())
+        .collect();
+    assert!(cells[1].contains(" -> "), "{cells:?}");
+    assert!(
+        cells[2].starts_with('+') && cells[2].ends_with('%'),
+        "{cells:?}"
+    );
+    assert!(cells[5].starts_with("regressed"), "{cells:?}");
+    let strip = row
+        .descendants()
+        .find(|n| n.attribute("class") == Some("strip"))
+        .expect("old beside new");
+    assert_eq!(
+        strip
+            .descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .count(),
+        10,
+        "five processes old, five new"
+    );
+    // Markdown shows the regression in the table too.
+    let md = s.read("r.md");
+    let row = md.lines().find(|l| l.contains("| holder |")).unwrap();
+    assert!(row.contains("REGRESSED held\\_native +"), "{row}");
+    assert!(row.contains("regression: held\\_native: "), "{row}");
 }
 
 #[test]

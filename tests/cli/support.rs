@@ -84,3 +84,78 @@ pub fn property(case: roxmltree::Node, name: &str) -> Option<String> {
         .find(|n| n.has_tag_name("property") && n.attribute("name") == Some(name))
         .and_then(|n| n.attribute("value").map(str::to_owned))
 }
+
+/// The Python of a private virtualenv (under target/) with `xmlschema` and
+/// `junitparser` from PyPI, made once and reused; `None`, with a message saying
+/// why, only when PyPI cannot be reached (any other failure fails the test).
+pub fn python_tools() -> Option<PathBuf> {
+    static TOOLS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(make_python_tools).clone()
+}
+
+const TOOLS: &[&str] = &["xmlschema", "junitparser"];
+
+fn make_python_tools() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-tools");
+    let python = venv.join("bin").join("python");
+    let ready = |python: &Path| {
+        Command::new(python)
+            .args(["-c", &format!("import {}", TOOLS.join(", "))])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if ready(&python) {
+        return Some(python);
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        made.status.success(),
+        "python3 -m venv failed: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let pip = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--retries",
+            "1",
+            "--timeout",
+            "20",
+        ])
+        .args(TOOLS)
+        .output()
+        .expect("pip runs");
+    if !pip.status.success() {
+        let err = String::from_utf8_lossy(&pip.stderr);
+        let offline = [
+            "NewConnectionError",
+            "Max retries exceeded",
+            "Temporary failure in name resolution",
+            "Network is unreachable",
+            "Connection refused",
+            "Could not fetch URL",
+            "ProxyError",
+            "ConnectTimeout",
+            "Read timed out",
+        ];
+        if offline.iter().any(|o| err.contains(o)) {
+            eprintln!(
+                "SKIPPED (PyPI unreachable): cannot install {} for schema validation: {}",
+                TOOLS.join(", "),
+                err.lines().last().unwrap_or("")
+            );
+            return None;
+        }
+        panic!("pip install {} failed:\n{err}", TOOLS.join(" "));
+    }
+    assert!(ready(&python), "installed but not importable");
+    Some(python)
+}
