@@ -242,30 +242,54 @@ pub fn inconclusive(o: &Outcome) -> String {
 
 /// What looking longer found for counters that did not fail: a growth that settled,
 /// or RSS that kept creeping but slowly or without confirmation.
+/// Counters that grew over the user's window but not over the longer one the
+/// processes then measured: (counter, median iteration of its last rise, the longest
+/// window looked over).
+fn settled_counters(o: &Outcome) -> Vec<(&CounterVerdict, u64, u64)> {
+    o.analysis
+        .counters
+        .iter()
+        .filter(|c| c.finding == Finding::Flat)
+        .filter_map(|c| {
+            // Processes where this counter grew over the user's window, so looked longer.
+            let extended: Vec<(u64, u64)> = c
+                .windows
+                .iter()
+                .zip(&c.last_rise)
+                .zip(&c.grew_in_window)
+                .filter(|((w, _), grew)| **w > o.iterations && **grew)
+                .map(|((w, r), _)| (*w, *r))
+                .collect();
+            let looked = extended.iter().map(|(w, _)| *w).max()?;
+            let rises: Vec<f64> = extended.iter().map(|(_, r)| *r as f64).collect();
+            Some((c, crate::stats::median(&rises) as u64, looked))
+        })
+        .collect()
+}
+
+/// `settled after about 4,800 iterations (looked over 8,000)`, for a scenario whose
+/// growth stopped after its window.
+pub fn settled(o: &Outcome) -> Option<String> {
+    let all = settled_counters(o);
+    let at = all.iter().map(|(_, at, _)| *at).max()?;
+    let looked = all.iter().map(|(_, _, w)| *w).max()?;
+    Some(format!(
+        "settled after about {} iterations (looked over {})",
+        iterations(at),
+        iterations(looked)
+    ))
+}
+
 pub fn confirmation_notes(o: &Outcome) -> Vec<String> {
     let mut notes = Vec::new();
-    let mut settled = Vec::new();
-    let mut looked = 0;
+    let all = settled_counters(o);
+    let looked = all.iter().map(|(_, _, w)| *w).max().unwrap_or(0);
+    let settled: Vec<String> = all
+        .iter()
+        .map(|(c, at, _)| format!("{} after about {}", c.metric.label(), iterations(*at)))
+        .collect();
     for c in &o.analysis.counters {
-        // Processes where this counter grew over the user's window, so looked longer.
-        let extended: Vec<(u64, u64)> = c
-            .windows
-            .iter()
-            .zip(&c.last_rise)
-            .zip(&c.grew_in_window)
-            .filter(|((w, _), grew)| **w > o.iterations && **grew)
-            .map(|((w, r), _)| (*w, *r))
-            .collect();
         match c.finding {
-            Finding::Flat if !extended.is_empty() => {
-                let rises: Vec<f64> = extended.iter().map(|(_, r)| *r as f64).collect();
-                looked = looked.max(extended.iter().map(|(w, _)| *w).max().unwrap_or(0));
-                settled.push(format!(
-                    "{} after about {}",
-                    c.metric.label(),
-                    iterations(crate::stats::median(&rises) as u64)
-                ));
-            }
             Finding::Settling if c.metric.outside_heaps() => notes.push(format!(
                 "{}: RSS still creeps after {} iterations but slows down ({}): allocator or fragmentation, not a leak",
                 o.name,
@@ -612,10 +636,19 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
         ));
     }
     if !o.analysis.counters.is_empty() {
+        let longest = o.longest_window();
+        let looked = if longest > o.iterations {
+            format!(
+                "{} iterations after {} warm-up, looked over up to {} to confirm",
+                iterations(o.iterations),
+                o.warmup,
+                iterations(longest)
+            )
+        } else {
+            format!("{} iterations after {} warm-up", o.iterations, o.warmup)
+        };
         lines.push(format!(
-            "  (* = grew in the second half and in each of its quarters; {} iterations after {} warm-up, tolerance {})",
-            o.iterations,
-            o.warmup,
+            "  (* = grew in the second half and in each of its quarters; {looked}, tolerance {})",
             o.tolerance
         ));
     }

@@ -84,8 +84,11 @@ pub fn finding(o: &Outcome) -> String {
     if o.analysis.check != Check::Passed {
         return prose::summary(o).unwrap_or_default();
     }
-    // A clean scenario: what grew a little (under the tolerance, or in too few
-    // processes), else which counters did not grow at all.
+    // A clean scenario: what grew at first and settled, what grew a little (under the
+    // tolerance, or in too few processes), else which counters did not grow at all.
+    if let Some(settled) = prose::settled(o) {
+        return settled;
+    }
     let gating = o.analysis.counters.iter().filter(|c| c.gating);
     let moved: Vec<String> = gating
         .clone()
