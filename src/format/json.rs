@@ -194,6 +194,8 @@ enum MetricJ {
     Native,
     Rss,
     Tracemalloc,
+    Fds,
+    Threads,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -417,6 +419,8 @@ fn metric_j(m: Metric) -> MetricJ {
         Metric::Native => MetricJ::Native,
         Metric::Rss => MetricJ::Rss,
         Metric::Tracemalloc => MetricJ::Tracemalloc,
+        Metric::Fds => MetricJ::Fds,
+        Metric::Threads => MetricJ::Threads,
     }
 }
 
@@ -745,6 +749,8 @@ fn metric_m(m: MetricJ) -> Metric {
         MetricJ::Native => Metric::Native,
         MetricJ::Rss => Metric::Rss,
         MetricJ::Tracemalloc => Metric::Tracemalloc,
+        MetricJ::Fds => Metric::Fds,
+        MetricJ::Threads => Metric::Threads,
     }
 }
 
@@ -1079,7 +1085,12 @@ mod tests {
         .unwrap();
         let scenarios = crate::scenario::load_all(&[path]).unwrap();
         let leaky: Vec<_> = (0..5)
-            .map(|_| fake::process(fake::measurement(100, 1.0, 8.0, 0)))
+            .map(|_| {
+                let mut m = fake::measurement(100, 1.0, 8.0, 0);
+                let fds: Vec<i64> = (0..m.series[&Metric::Blocks].len() as i64).collect();
+                m.series.insert(Metric::Fds, fds);
+                fake::process(m)
+            })
             .collect();
         let clean: Vec<_> = (0..3)
             .map(|_| fake::process(fake::measurement(100, 0.0, 0.0, 0)))
@@ -1116,5 +1127,6 @@ mod tests {
         );
         assert_eq!(back.counts().not_run, 1);
         assert!(back.started.is_some() && back.hostname.is_some());
+        assert!(first.contains(r#""fds": ["#), "{first}");
     }
 }

@@ -267,9 +267,12 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
 }
 
 /// A counter's growth threshold as the probe tests it: `tolerance` bytes per
-/// iteration, in the counter's units (blocks: a 16th, docs/statistics.md §1).
+/// iteration, in the counter's units (blocks: a 16th, docs/statistics.md §1;
+/// counts: none, as the verdict).
 fn threshold(metric: Metric, tolerance: u64) -> (u64, u64) {
-    if metric.is_bytes() {
+    if metric.is_count() {
+        (0, 1)
+    } else if metric.is_bytes() {
         (tolerance, 1)
     } else {
         (tolerance, MIN_BLOCK_BYTES as u64)

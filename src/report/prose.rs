@@ -17,18 +17,27 @@ use crate::verdict::{Check, CounterVerdict, Finding, Verdict, ALPHA, CONFIRM_FAC
 /// iterations (`1 blk / 300 it`): two decimals would print a flagged growth as 0.
 const SMALL_RATE: f64 = 0.1;
 
+/// The unit a counter's values are written in: for one, and for several.
+fn unit(metric: Metric) -> (&'static str, &'static str) {
+    match metric {
+        Metric::Fds => ("fd", "fds"),
+        Metric::Threads => ("thread", "threads"),
+        m if m.is_bytes() => ("B", "B"),
+        _ => ("blk", "blk"),
+    }
+}
+
 /// `(sign, unit, n)` for a small non-zero rate: one unit per `n` iterations.
 fn one_per(metric: Metric, value: f64) -> Option<(&'static str, &'static str, f64)> {
     (value != 0.0 && value.is_finite() && value.abs() < SMALL_RATE).then(|| {
         let sign = if value < 0.0 { "-" } else { "" };
-        let unit = if metric.is_bytes() { "B" } else { "blk" };
-        (sign, unit, (1.0 / value.abs()).round())
+        (sign, unit(metric).0, (1.0 / value.abs()).round())
     })
 }
 
 /// A counter's growth per iteration, for a column headed `.../IT`: `8.3 B`, `2 blk`,
-/// `0.33 blk`, and a small rate as `1 blk / 300 it` (or `3.0e-7 blk` below one in a
-/// million), never a misleading `0.00`.
+/// `0.33 blk`, `1 fd`, `2 threads`, and a small rate as `1 blk / 300 it` (or
+/// `3.0e-7 blk` below one in a million), never a misleading `0.00`.
 pub fn growth(metric: Metric, value: f64) -> String {
     if let Some((sign, unit, n)) = one_per(metric, value) {
         return if n < 1e6 {
@@ -37,12 +46,15 @@ pub fn growth(metric: Metric, value: f64) -> String {
             format!("{value:.1e} {unit}")
         };
     }
+    let (one, many) = unit(metric);
     if metric.is_bytes() {
         format_bytes(value)
+    } else if value == 1.0 {
+        format!("1 {one}")
     } else if value == value.trunc() {
-        format!("{value:.0} blk")
+        format!("{value:.0} {many}")
     } else {
-        format!("{value:.2} blk")
+        format!("{value:.2} {many}")
     }
 }
 
@@ -102,7 +114,8 @@ pub fn leak_message(c: &CounterVerdict) -> String {
         String::new()
     };
     let mut line = format!(
-        "{what} grows {}{pages} ({}/{} processes agree, sign test p={:.3})",
+        "{what} {} {}{pages} ({}/{} processes agree, sign test p={:.3})",
+        grows(c.metric),
         per_iteration(c.metric, c.median),
         c.agreeing,
         c.processes,
@@ -122,12 +135,22 @@ pub fn leak_message(c: &CounterVerdict) -> String {
     line
 }
 
+/// The verb for a counter's label: `native heap grows`, `threads grow`.
+fn grows(metric: Metric) -> &'static str {
+    if metric.is_count() {
+        "grow"
+    } else {
+        "grows"
+    }
+}
+
 /// Why a growing heap counter leaves the scenario inconclusive: still slowing down
 /// when the budget ran out.
 pub fn settling_line(c: &CounterVerdict) -> String {
     format!(
-        "{} still grows after {} iterations but slows down ({} at the end): a cache still filling? give it more `warmup:` or a longer `confirm:` budget",
+        "{} still {} after {} iterations but slows down ({} at the end): a cache still filling? give it more `warmup:` or a longer `confirm:` budget",
         c.metric.label(),
+        grows(c.metric),
         iterations(c.window()),
         per_iteration(c.metric, c.median)
     )
@@ -621,7 +644,14 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
             lines.push(leak_line(c));
         }
     }
-    for c in &o.analysis.counters {
+    let shown = o.shown_counters();
+    let width = shown
+        .iter()
+        .map(|c| c.metric.label().len())
+        .max()
+        .unwrap_or(0)
+        .max(13);
+    for c in &shown {
         let per: Vec<String> = c
             .per_process
             .iter()
@@ -629,7 +659,7 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
             .map(|(g, grows)| format!("{}{}", growth(c.metric, *g), if *grows { "*" } else { "" }))
             .collect();
         lines.push(format!(
-            "  {:<13} per process: {}{}",
+            "  {:<width$} per process: {}{}",
             c.metric.label(),
             per.join(", "),
             if c.gating { "" } else { "  (informational)" }
@@ -647,25 +677,37 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
         } else {
             format!("{} iterations after {} warm-up", o.iterations, o.warmup)
         };
+        let counts = if shown.iter().any(|c| c.metric.is_count()) {
+            " (none for file descriptors and threads)"
+        } else {
+            ""
+        };
         lines.push(format!(
-            "  (* = grew in the second half and in each of its quarters; {looked}, tolerance {})",
+            "  (* = grew in the second half and in each of its quarters; {looked}, tolerance {}{counts})",
             o.tolerance
         ));
     }
     if o.analysis.verdict == Verdict::Leak && o.expect == Expect::Pass {
-        let looked = o
-            .analysis
-            .leaking()
-            .map_or(o.iterations, CounterVerdict::window);
-        lines.push(format!(
-            "  hint: the growth stayed steady over {} iterations; a cache that fills for longer than that looks like a leak: give it more `warmup:` or a longer `confirm:` budget; if the growth is intended, raise `tolerance:`",
-            iterations(looked)
-        ));
+        lines.push(leak_hint(o));
     }
     if let Some(d) = fault_detail(o) {
         lines.extend(d.lines().map(|l| format!("  {l}")));
     }
     lines
+}
+
+/// What to do about a leak: for memory, tell a cache from a leak; for a resource,
+/// what leaves it open.
+fn leak_hint(o: &Outcome) -> String {
+    let leaking = o.analysis.leaking();
+    match leaking.map(|c| c.metric) {
+        Some(Metric::Fds) => "  hint: each iteration leaves file descriptors open (a file, socket or pipe never closed); where they are made and who holds them is below; if it is intended, leave `fds` out of `metrics:`".into(),
+        Some(Metric::Threads) => "  hint: each iteration leaves a thread running (started, never finished or joined); where it is made and who holds it is below; if it is intended, leave `threads` out of `metrics:`".into(),
+        _ => format!(
+            "  hint: the growth stayed steady over {} iterations; a cache that fills for longer than that looks like a leak: give it more `warmup:` or a longer `confirm:` budget; if the growth is intended, raise `tolerance:`",
+            iterations(leaking.map_or(o.iterations, CounterVerdict::window))
+        ),
+    }
 }
 
 /// The traceback (or equivalent) of the first fault, when there is one.
@@ -728,4 +770,18 @@ pub fn change_table(changes: &[BaselineChange], unchanged: usize) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_written_as_counts() {
+        assert_eq!(growth(Metric::Fds, 1.0), "1 fd");
+        assert_eq!(growth(Metric::Fds, 2.0), "2 fds");
+        assert_eq!(growth(Metric::Threads, 0.5), "0.50 threads");
+        assert_eq!(growth(Metric::Threads, 0.0), "0 threads");
+        assert_eq!(growth(Metric::Blocks, 2.0), "2 blk");
+    }
 }

@@ -91,7 +91,7 @@ fn legend(o: &Outcome) -> String {
 
 fn charts(o: &Outcome) -> String {
     let mut h = String::from("<div class=\"charts\">");
-    for counter in &o.analysis.counters {
+    for counter in o.shown_counters() {
         if let Some((svg, same)) = chart::chart(o, counter) {
             let same = if same {
                 format!(
@@ -165,9 +165,8 @@ fn scenario(o: &Outcome) -> String {
     let mut h = String::new();
     let found = prose::status_line(o).unwrap_or_else(|| {
         let g: Vec<String> = o
-            .analysis
-            .counters
-            .iter()
+            .shown_counters()
+            .into_iter()
             .filter(|c| c.gating)
             .map(|c| format!("{} {}", c.metric.key(), prose::growth(c.metric, c.median)))
             .collect();
