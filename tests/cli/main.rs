@@ -4,6 +4,7 @@ mod attribution;
 mod baseline;
 mod console;
 mod faults;
+mod holders;
 mod interpreter;
 mod interrupt;
 mod junit;

@@ -143,15 +143,20 @@ fn attribution(o: &Outcome) -> String {
         h.push_str("</table>");
     }
     if !a.types.is_empty() {
-        h.push_str("<table><tr><th>growing type (gc)</th><th>per iteration</th><th>before</th><th>after</th></tr>");
+        h.push_str("<table><tr><th>growing type (gc)</th><th>per iteration</th><th>before</th><th>after</th><th>held by</th></tr>");
         for t in &a.types {
+            let held_by = t
+                .held_by
+                .as_ref()
+                .map_or(String::new(), |c| prose::chain_line(&t.type_name, c));
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{:+.2}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{:+.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&t.type_name),
                 t.per_iteration,
                 t.before,
-                t.after
+                t.after,
+                esc(&held_by)
             );
         }
         h.push_str("</table>");

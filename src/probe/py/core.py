@@ -6,8 +6,8 @@
 #
 #   python -c BOOTSTRAP WORKDIR measure|attribute|check CONFIG.json RECORD.json
 #
-# The other parts (counters, measure, attribute, check) are loaded into this
-# namespace by `need()` only by the modes that use them. All parts are compiled with
+# The other parts (counters, measure, attribute, referrers, check) are loaded into
+# this namespace by `need()` only by the modes that use them. All parts are compiled with
 # the file name '<string>', which tracebacks and attribution leave out.
 #
 # The measuring loop must not measure itself (docs/measuring.md §1): storage for
@@ -28,7 +28,7 @@ from itertools import repeat
 
 FORMAT = 1
 MAX_SAMPLES = 256  # keeps every sample index a cached small int
-PARTS = ("core", "counters", "measure", "attribute", "check")
+PARTS = ("core", "counters", "measure", "attribute", "referrers", "check")
 
 
 def part_code(name):
@@ -217,7 +217,7 @@ def main():
     }
     raise_open_files_limit()
     if mode == "attribute":
-        need("attribute")
+        need("attribute", "referrers")
         record = attribute(config, record)
     else:
         need("counters", "measure")
