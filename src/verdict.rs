@@ -131,9 +131,13 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// The first gating counter that leaks.
+    /// The gating counter that leaks, a resource (file descriptors, threads) before
+    /// memory: a leaked file or thread is the more specific finding, and its memory
+    /// grows because it leaks.
     pub fn leaking(&self) -> Option<&CounterVerdict> {
-        self.counters.iter().find(|c| c.gating && c.leak)
+        let mut leaks = self.counters.iter().filter(|c| c.gating && c.leak);
+        let first = leaks.clone().next();
+        leaks.find(|c| c.metric.is_count()).or(first)
     }
 
     /// The analysis of a scenario whose processes faulted.
@@ -155,9 +159,14 @@ impl Analysis {
     }
 }
 
+/// Growth per iteration above which a process grows: the byte tolerance, a 16th of
+/// it for blocks, and none for counts (a file descriptor or thread per iteration
+/// that outlives it is a leak whatever the tolerance: `metrics:` opts out).
 fn threshold(metric: Metric, scenario: &Scenario) -> f64 {
     let tol = scenario.tolerance.0 as f64;
-    if metric.is_bytes() {
+    if metric.is_count() {
+        0.0
+    } else if metric.is_bytes() {
         tol
     } else {
         tol / MIN_BLOCK_BYTES
@@ -368,6 +377,39 @@ mod tests {
         assert_eq!(c.finding, Finding::Flat);
         assert!(!c.leak);
         assert_eq!(c.last_rise, vec![4800; 5]);
+    }
+
+    #[test]
+    fn counts_have_no_tolerance_and_lead_the_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(&path, "run: pass\niterations: 2000\ntolerance: 1 KiB\n").unwrap();
+        let s = crate::scenario::load_all(&[path]).unwrap().remove(0);
+        // One fd per 300 iterations is a leak even with a 1 KiB tolerance, and blocks
+        // growing far below it are not.
+        let ms: Vec<_> = (0..5)
+            .map(|_| {
+                let mut m = process(&s, Metric::Fds, 8000, |x| 12 + x as i64 / 300);
+                let blocks = process(&s, Metric::Blocks, 8000, |x| 40_000 + x as i64);
+                m.series
+                    .insert(Metric::Blocks, blocks.series[&Metric::Blocks].clone());
+                m
+            })
+            .collect();
+        let refs: Vec<&Measurement> = ms.iter().collect();
+        let fds = counter_verdict(Metric::Fds, &s, &refs).unwrap();
+        assert_eq!((fds.threshold, fds.leak), (0.0, true));
+        let blocks = counter_verdict(Metric::Blocks, &s, &refs).unwrap();
+        assert_eq!((blocks.threshold, blocks.leak), (64.0, false));
+        // With memory leaking too, the resource is what the summary names.
+        let mut leaky_blocks = counter_verdict(Metric::Blocks, &s, &refs).unwrap();
+        leaky_blocks.leak = true;
+        let a = Analysis {
+            verdict: Verdict::Leak,
+            check: Check::Failed,
+            counters: vec![leaky_blocks, fds],
+        };
+        assert_eq!(a.leaking().map(|c| c.metric), Some(Metric::Fds));
     }
 
     #[test]

@@ -8,8 +8,8 @@
 
 use crate::report::model::{Outcome, ProcessDetail, RunReport, Spread};
 use crate::report::{
-    prose, Analysis, BaselineResult, Check, CounterVerdict, ExceptionKind, Expect, Figure, Finding,
-    Metric, Phase, Stop, Verdict,
+    prose, Analysis, BaselineResult, Chain, Check, Closure, CounterVerdict, ExceptionKind, Expect,
+    Figure, Finding, Garbage, GarbageType, GiveUp, Link, Metric, Phase, Root, Step, Stop, Verdict,
 };
 use crate::units::{format_timestamp, parse_timestamp, Bytes};
 use serde::{Deserialize, Serialize};
@@ -194,6 +194,8 @@ enum MetricJ {
     Native,
     Rss,
     Tracemalloc,
+    Fds,
+    Threads,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -375,6 +377,12 @@ struct AttributionJ {
     traced_bytes_per_iteration: f64,
     sites: Vec<SiteJ>,
     types: Vec<TypeJ>,
+    /// gc.garbage growth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uncollectable: Option<GarbageJ>,
+    /// atexit registrations per iteration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    atexit_per_iteration: Option<f64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -401,6 +409,109 @@ struct TypeJ {
     per_iteration: f64,
     before: u64,
     after: u64,
+    /// Who holds one object of this type made during the iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    held_by: Option<ChainJ>,
+}
+
+/// A referrer chain (see `crate::probe::holders`).
+#[derive(Serialize, Deserialize)]
+struct ChainJ {
+    holder: Option<String>,
+    steps: Vec<StepJ>,
+    root: Option<RootJ>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    closure: Option<ClosureJ>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gave_up: Option<GiveUpJ>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    beyond: Option<GiveUpJ>,
+    levels: u64,
+    inspected: u64,
+    seconds: f64,
+    // Derived, for readers that do not want to render them; not read back.
+    /// The holder and every link as one expression.
+    #[serde(default)]
+    path: String,
+    /// The chain as the console shows it.
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StepJ {
+    link: LinkJ,
+    #[serde(rename = "type")]
+    type_name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LinkJ {
+    Path(String),
+    SetMember,
+    DictKey,
+    Internal,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RootJ {
+    ModuleGlobal,
+    ClassAttribute,
+    Class,
+    ClosureCell,
+    ThreadFrame,
+    ModuleState,
+    Atexit,
+    SysModules,
+    GcGarbage,
+    LoggingManager,
+    WeakrefFinalize,
+    SubclassRegistry,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ClosureJ {
+    variable: String,
+    function: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+enum GiveUpJ {
+    Time {
+        budget_s: f64,
+        level: u64,
+        inspected: u64,
+    },
+    Depth {
+        max_depth: u64,
+    },
+    TooMany {
+        max_objects: u64,
+    },
+    NoRoot {
+        referrers: bool,
+    },
+    NotFound,
+    Failed {
+        message: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct GarbageJ {
+    per_iteration: f64,
+    types: Vec<GarbageTypeJ>,
+    debug_saveall: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct GarbageTypeJ {
+    #[serde(rename = "type")]
+    type_name: String,
+    per_iteration: f64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -417,6 +528,8 @@ fn metric_j(m: Metric) -> MetricJ {
         Metric::Native => MetricJ::Native,
         Metric::Rss => MetricJ::Rss,
         Metric::Tracemalloc => MetricJ::Tracemalloc,
+        Metric::Fds => MetricJ::Fds,
+        Metric::Threads => MetricJ::Threads,
     }
 }
 
@@ -644,8 +757,97 @@ fn attribution_j(a: &crate::report::Attribution) -> AttributionJ {
                 per_iteration: t.per_iteration,
                 before: t.before,
                 after: t.after,
+                held_by: t.held_by.as_ref().map(|c| chain_j(&t.type_name, c)),
             })
             .collect(),
+        uncollectable: a.uncollectable.as_ref().map(|g| GarbageJ {
+            per_iteration: g.per_iteration,
+            types: g
+                .types
+                .iter()
+                .map(|t| GarbageTypeJ {
+                    type_name: t.type_name.clone(),
+                    per_iteration: t.per_iteration,
+                })
+                .collect(),
+            debug_saveall: g.debug_saveall,
+        }),
+        atexit_per_iteration: a.atexit_per_iteration,
+    }
+}
+
+fn root_j(r: Root) -> RootJ {
+    match r {
+        Root::ModuleGlobal => RootJ::ModuleGlobal,
+        Root::ClassAttribute => RootJ::ClassAttribute,
+        Root::Class => RootJ::Class,
+        Root::ClosureCell => RootJ::ClosureCell,
+        Root::ThreadFrame => RootJ::ThreadFrame,
+        Root::ModuleState => RootJ::ModuleState,
+        Root::Atexit => RootJ::Atexit,
+        Root::SysModules => RootJ::SysModules,
+        Root::GcGarbage => RootJ::GcGarbage,
+        Root::LoggingManager => RootJ::LoggingManager,
+        Root::WeakrefFinalize => RootJ::WeakrefFinalize,
+        Root::SubclassRegistry => RootJ::SubclassRegistry,
+    }
+}
+
+fn give_up_j(g: &GiveUp) -> GiveUpJ {
+    match g {
+        GiveUp::Time {
+            budget_s,
+            level,
+            inspected,
+        } => GiveUpJ::Time {
+            budget_s: *budget_s,
+            level: *level,
+            inspected: *inspected,
+        },
+        GiveUp::Depth { max_depth } => GiveUpJ::Depth {
+            max_depth: *max_depth,
+        },
+        GiveUp::TooMany { max_objects } => GiveUpJ::TooMany {
+            max_objects: *max_objects,
+        },
+        GiveUp::NoRoot { referrers } => GiveUpJ::NoRoot {
+            referrers: *referrers,
+        },
+        GiveUp::NotFound => GiveUpJ::NotFound,
+        GiveUp::Failed { message } => GiveUpJ::Failed {
+            message: message.clone(),
+        },
+    }
+}
+
+fn chain_j(type_name: &str, c: &Chain) -> ChainJ {
+    ChainJ {
+        holder: c.holder.clone(),
+        steps: c
+            .steps
+            .iter()
+            .map(|s| StepJ {
+                link: match &s.link {
+                    Link::Path(p) => LinkJ::Path(p.clone()),
+                    Link::SetMember => LinkJ::SetMember,
+                    Link::DictKey => LinkJ::DictKey,
+                    Link::Internal => LinkJ::Internal,
+                },
+                type_name: s.type_name.clone(),
+            })
+            .collect(),
+        root: c.root.map(root_j),
+        closure: c.closure.as_ref().map(|cl| ClosureJ {
+            variable: cl.variable.clone(),
+            function: cl.function.clone(),
+        }),
+        gave_up: c.gave_up.as_ref().map(give_up_j),
+        beyond: c.beyond.as_ref().map(give_up_j),
+        levels: c.levels,
+        inspected: c.inspected,
+        seconds: c.seconds,
+        path: prose::chain_path(c),
+        text: prose::chain_line(type_name, c),
     }
 }
 
@@ -745,6 +947,8 @@ fn metric_m(m: MetricJ) -> Metric {
         MetricJ::Native => Metric::Native,
         MetricJ::Rss => Metric::Rss,
         MetricJ::Tracemalloc => Metric::Tracemalloc,
+        MetricJ::Fds => Metric::Fds,
+        MetricJ::Threads => Metric::Threads,
     }
 }
 
@@ -903,8 +1107,87 @@ fn attribution_m(a: AttributionJ) -> crate::report::Attribution {
                 per_iteration: t.per_iteration,
                 before: t.before,
                 after: t.after,
+                held_by: t.held_by.map(chain_m),
             })
             .collect(),
+        uncollectable: a.uncollectable.map(|g| Garbage {
+            per_iteration: g.per_iteration,
+            types: g
+                .types
+                .into_iter()
+                .map(|t| GarbageType {
+                    type_name: t.type_name,
+                    per_iteration: t.per_iteration,
+                })
+                .collect(),
+            debug_saveall: g.debug_saveall,
+        }),
+        atexit_per_iteration: a.atexit_per_iteration,
+    }
+}
+
+fn root_m(r: RootJ) -> Root {
+    match r {
+        RootJ::ModuleGlobal => Root::ModuleGlobal,
+        RootJ::ClassAttribute => Root::ClassAttribute,
+        RootJ::Class => Root::Class,
+        RootJ::ClosureCell => Root::ClosureCell,
+        RootJ::ThreadFrame => Root::ThreadFrame,
+        RootJ::ModuleState => Root::ModuleState,
+        RootJ::Atexit => Root::Atexit,
+        RootJ::SysModules => Root::SysModules,
+        RootJ::GcGarbage => Root::GcGarbage,
+        RootJ::LoggingManager => Root::LoggingManager,
+        RootJ::WeakrefFinalize => Root::WeakrefFinalize,
+        RootJ::SubclassRegistry => Root::SubclassRegistry,
+    }
+}
+
+fn give_up_m(g: GiveUpJ) -> GiveUp {
+    match g {
+        GiveUpJ::Time {
+            budget_s,
+            level,
+            inspected,
+        } => GiveUp::Time {
+            budget_s,
+            level,
+            inspected,
+        },
+        GiveUpJ::Depth { max_depth } => GiveUp::Depth { max_depth },
+        GiveUpJ::TooMany { max_objects } => GiveUp::TooMany { max_objects },
+        GiveUpJ::NoRoot { referrers } => GiveUp::NoRoot { referrers },
+        GiveUpJ::NotFound => GiveUp::NotFound,
+        GiveUpJ::Failed { message } => GiveUp::Failed { message },
+    }
+}
+
+fn chain_m(c: ChainJ) -> Chain {
+    Chain {
+        holder: c.holder,
+        steps: c
+            .steps
+            .into_iter()
+            .map(|s| Step {
+                link: match s.link {
+                    LinkJ::Path(p) => Link::Path(p),
+                    LinkJ::SetMember => Link::SetMember,
+                    LinkJ::DictKey => Link::DictKey,
+                    LinkJ::Internal => Link::Internal,
+                },
+                type_name: s.type_name,
+            })
+            .collect(),
+        root: c.root.map(root_m),
+        closure: c.closure.map(|cl| Closure {
+            variable: cl.variable,
+            function: cl.function,
+        }),
+        gave_up: c.gave_up.map(give_up_m),
+        beyond: c.beyond.map(give_up_m),
+        levels: c.levels,
+        inspected: c.inspected,
+        seconds: c.seconds,
     }
 }
 
@@ -1079,16 +1362,20 @@ mod tests {
         .unwrap();
         let scenarios = crate::scenario::load_all(&[path]).unwrap();
         let leaky: Vec<_> = (0..5)
-            .map(|_| fake::process(fake::measurement(100, 1.0, 8.0, 0)))
+            .map(|_| {
+                let mut m = fake::measurement(100, 1.0, 8.0, 0);
+                let fds: Vec<i64> = (0..m.series[&Metric::Blocks].len() as i64).collect();
+                m.series.insert(Metric::Fds, fds);
+                fake::process(m)
+            })
             .collect();
         let clean: Vec<_> = (0..3)
             .map(|_| fake::process(fake::measurement(100, 0.0, 0.0, 0)))
             .collect();
+        let mut leaky = Outcome::build(&scenarios[0], &leaky);
+        leaky.attribution = Some(Ok(attribution()));
         let run = RunReport {
-            outcomes: vec![
-                Outcome::build(&scenarios[0], &leaky),
-                Outcome::build(&scenarios[1], &clean),
-            ],
+            outcomes: vec![leaky, Outcome::build(&scenarios[1], &clean)],
             elapsed: Duration::from_millis(1234),
             interrupted: true,
             started: Some(std::time::UNIX_EPOCH + Duration::from_millis(1_795_442_166_123)),
@@ -1116,5 +1403,90 @@ mod tests {
         );
         assert_eq!(back.counts().not_run, 1);
         assert!(back.started.is_some() && back.hostname.is_some());
+        let Some(Ok(a)) = &back.outcomes[0].attribution else {
+            panic!("attribution lost")
+        };
+        assert_eq!(a.types, attribution().types, "chains survive");
+        assert_eq!(a.uncollectable, attribution().uncollectable);
+        assert!(
+            first.contains(r#""path": "app._registry[7]['request']""#),
+            "{first}"
+        );
+        assert!(first.contains(r#""fds": ["#), "{first}");
+    }
+
+    /// Attribution with a chain of every link kind, one that gave up, and garbage.
+    fn attribution() -> crate::report::Attribution {
+        use crate::report::TypeGrowth;
+        let step = |link: Link, t: &str| Step {
+            link,
+            type_name: t.into(),
+        };
+        let chain = Chain {
+            holder: Some("app".into()),
+            steps: vec![
+                step(Link::Path("._registry".into()), "dict"),
+                step(Link::Path("[7]".into()), "dict"),
+                step(Link::Path("['request']".into()), "app.Request"),
+            ],
+            root: Some(Root::ModuleGlobal),
+            closure: Some(Closure {
+                variable: "seen".into(),
+                function: "app.f.<locals>.g".into(),
+            }),
+            gave_up: None,
+            beyond: Some(GiveUp::Failed {
+                message: "TypeError: x".into(),
+            }),
+            levels: 3,
+            inspected: 4,
+            seconds: 0.0123,
+        };
+        let gave_up = Chain {
+            holder: Some("<list held by ?>".into()),
+            steps: vec![
+                step(Link::SetMember, "set"),
+                step(Link::DictKey, "dict"),
+                step(Link::Internal, "app.Node"),
+            ],
+            root: None,
+            closure: None,
+            gave_up: Some(GiveUp::Time {
+                budget_s: 2.0,
+                level: 5,
+                inspected: 1234,
+            }),
+            beyond: None,
+            levels: 5,
+            inspected: 1234,
+            seconds: 2.01,
+        };
+        let growth = |t: &str, held_by| TypeGrowth {
+            type_name: t.into(),
+            per_iteration: 1.0,
+            before: 10,
+            after: 110,
+            held_by,
+        };
+        crate::report::Attribution {
+            iterations: 100,
+            frames: 10,
+            traced_bytes_per_iteration: 64.5,
+            sites: vec![],
+            types: vec![
+                growth("app.Request", Some(chain)),
+                growth("app.Node", Some(gave_up)),
+                growth("dict", None),
+            ],
+            uncollectable: Some(Garbage {
+                per_iteration: 1.0,
+                types: vec![GarbageType {
+                    type_name: "app.Node".into(),
+                    per_iteration: 1.0,
+                }],
+                debug_saveall: true,
+            }),
+            atexit_per_iteration: Some(0.5),
+        }
     }
 }

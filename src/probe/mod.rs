@@ -8,6 +8,7 @@
 //! (docs/measuring.md §9).
 
 pub mod fault;
+pub mod holders;
 pub mod wire;
 
 pub use fault::{Fault, FaultKind, ProcessResult};
@@ -23,17 +24,18 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wire::{
-    AttributeConfig, Attributed, CheckConfig, Checked, ConfirmConfig, Envelope, ExceptionKind,
-    MeasureConfig, Part, Reply,
+    AttributeConfig, Attributed, ChainConfig, CheckConfig, Checked, ConfirmConfig, Envelope,
+    ExceptionKind, MeasureConfig, Part, Reply,
 };
 
 /// The probe's parts (src/probe/py/), by name: `core` is the entry point and loads
 /// the others a mode needs.
-pub const PARTS: [(&str, &str); 5] = [
+pub const PARTS: [(&str, &str); 6] = [
     ("core", include_str!("py/core.py")),
     ("counters", include_str!("py/counters.py")),
     ("measure", include_str!("py/measure.py")),
     ("attribute", include_str!("py/attribute.py")),
+    ("referrers", include_str!("py/referrers.py")),
     ("check", include_str!("py/check.py")),
 ];
 
@@ -71,6 +73,14 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 /// Most iterations an attribution process runs: tracemalloc slows allocation-heavy
 /// code 10x or more, and a leak of a few bytes per iteration shows in far fewer.
 pub const ATTRIBUTION_ITERATIONS: u64 = 1000;
+
+/// How long one referrer-chain search may take: five searches together took
+/// 0.2-0.3 s on a heap of ~118k objects and 1.5-2.8 s at 1M, so this bounds only
+/// pathological heaps (docs/measuring.md §13).
+pub const CHAIN_BUDGET: Duration = Duration::from_secs(2);
+
+/// Most links from a root to a leaked object a search follows.
+pub const CHAIN_DEPTH: u64 = 12;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -267,9 +277,12 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
 }
 
 /// A counter's growth threshold as the probe tests it: `tolerance` bytes per
-/// iteration, in the counter's units (blocks: a 16th, docs/statistics.md §1).
+/// iteration, in the counter's units (blocks: a 16th, docs/statistics.md §1;
+/// counts: none, as the verdict).
 fn threshold(metric: Metric, tolerance: u64) -> (u64, u64) {
-    if metric.is_bytes() {
+    if metric.is_count() {
+        (0, 1)
+    } else if metric.is_bytes() {
         (tolerance, 1)
     } else {
         (tolerance, MIN_BLOCK_BYTES as u64)
@@ -318,9 +331,19 @@ pub fn attribute(
         iterations: scenario.iterations.min(ATTRIBUTION_ITERATIONS),
         frames: scenario.attribution.frames,
         top: scenario.attribution.top,
+        chains: ChainConfig {
+            budget_s: CHAIN_BUDGET.as_secs_f64(),
+            // The searches take at most one of the four timeouts the process has.
+            total_s: CHAIN_BUDGET
+                .saturating_mul(u32::try_from(scenario.attribution.top).unwrap_or(u32::MAX))
+                .min(scenario.timeout)
+                .as_secs_f64(),
+            max_depth: CHAIN_DEPTH,
+        },
         pythonpath: pythonpath(scenario),
     };
-    // Tracing slows the body (and it runs twice): allow several times the timeout.
+    // Tracing slows the body (and it runs twice), and the chain searches take up to
+    // one timeout: allow several times the timeout.
     let timeout = scenario.timeout * 4;
     let launch = Launch {
         mode: Mode::Attribute,

@@ -3,6 +3,7 @@
 //! both sides of serde, so a misspelt status, fault kind or counter is a decoding
 //! error, never a silently wrong result.
 
+use super::holders::{Chain, Garbage};
 use crate::scenario::{Code, Metric, Scenario};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -84,7 +85,19 @@ pub struct AttributeConfig<'a> {
     pub iterations: u64,
     pub frames: u64,
     pub top: u64,
+    pub chains: ChainConfig,
     pub pythonpath: Vec<String>,
+}
+
+/// Bounds of the referrer-chain searches of one attribution process.
+#[derive(Serialize)]
+pub struct ChainConfig {
+    /// Seconds one search may take (one heap scan may overrun it).
+    pub budget_s: f64,
+    /// Seconds all searches together may take.
+    pub total_s: f64,
+    /// Most links from a root to the object.
+    pub max_depth: u64,
 }
 
 /// The record's first field, read before the rest so a record of another version
@@ -345,13 +358,16 @@ pub struct Frame {
 }
 
 /// A gc-tracked type whose live count grew.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct TypeGrowth {
     #[serde(rename = "type")]
     pub type_name: String,
     pub per_iteration: f64,
     pub before: u64,
     pub after: u64,
+    /// Who holds one object of this type made during the iterations.
+    #[serde(default)]
+    pub held_by: Option<Chain>,
 }
 
 /// Where retained memory comes from: tracemalloc sites and growing object types.
@@ -363,4 +379,11 @@ pub struct Attribution {
     pub traced_bytes_per_iteration: f64,
     pub sites: Vec<Site>,
     pub types: Vec<TypeGrowth>,
+    /// `gc.garbage` growth (absent from records of older memreg versions).
+    #[serde(default)]
+    pub uncollectable: Option<Garbage>,
+    /// atexit registrations per iteration, where atexit can count them: they hold
+    /// their arguments out of the collector's sight on 3.11+.
+    #[serde(default)]
+    pub atexit_per_iteration: Option<f64>,
 }

@@ -11,6 +11,7 @@ pub mod prose;
 pub use crate::baseline::record::BaselineChange;
 pub use crate::baseline::{BaselineResult, Change, FigureComparison, Kind};
 pub use crate::figures::Figure;
+pub use crate::probe::holders::{Chain, Closure, Garbage, GarbageType, GiveUp, Link, Root, Step};
 pub use crate::probe::wire::{
     ExceptionKind, Frame, Phase, ScenarioException, Site, Stop, Timing, TypeGrowth,
 };

@@ -271,6 +271,16 @@ impl Outcome {
         self.analysis.counters.iter().find(|c| c.metric == metric)
     }
 
+    /// The counters reports show: the memory ones always, file descriptors and
+    /// threads when they grew or shrank in some process (they are 0 almost always).
+    pub fn shown_counters(&self) -> Vec<&crate::verdict::CounterVerdict> {
+        self.analysis
+            .counters
+            .iter()
+            .filter(|c| !c.metric.is_count() || c.per_process.iter().any(|g| *g != 0.0))
+            .collect()
+    }
+
     /// Whether a failure should be explained by an attribution run: a leak that was
     /// not expected, or a regressed baseline figure.
     pub fn wants_attribution(&self) -> bool {

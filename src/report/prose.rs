@@ -7,7 +7,9 @@ use super::model::Outcome;
 use crate::baseline::record::BaselineChange;
 use crate::baseline::{BaselineResult, Change, FigureComparison, Kind};
 use crate::figures::Figure;
+use crate::probe::holders::{Chain, Garbage, GiveUp, Link, Root};
 use crate::probe::wire::{ExceptionKind, Site};
+use crate::probe::Attribution;
 use crate::probe::Fault;
 use crate::scenario::{Expect, Metric};
 use crate::units::{format_bytes, format_duration, Bytes};
@@ -17,18 +19,27 @@ use crate::verdict::{Check, CounterVerdict, Finding, Verdict, ALPHA, CONFIRM_FAC
 /// iterations (`1 blk / 300 it`): two decimals would print a flagged growth as 0.
 const SMALL_RATE: f64 = 0.1;
 
+/// The unit a counter's values are written in: for one, and for several.
+fn unit(metric: Metric) -> (&'static str, &'static str) {
+    match metric {
+        Metric::Fds => ("fd", "fds"),
+        Metric::Threads => ("thread", "threads"),
+        m if m.is_bytes() => ("B", "B"),
+        _ => ("blk", "blk"),
+    }
+}
+
 /// `(sign, unit, n)` for a small non-zero rate: one unit per `n` iterations.
 fn one_per(metric: Metric, value: f64) -> Option<(&'static str, &'static str, f64)> {
     (value != 0.0 && value.is_finite() && value.abs() < SMALL_RATE).then(|| {
         let sign = if value < 0.0 { "-" } else { "" };
-        let unit = if metric.is_bytes() { "B" } else { "blk" };
-        (sign, unit, (1.0 / value.abs()).round())
+        (sign, unit(metric).0, (1.0 / value.abs()).round())
     })
 }
 
 /// A counter's growth per iteration, for a column headed `.../IT`: `8.3 B`, `2 blk`,
-/// `0.33 blk`, and a small rate as `1 blk / 300 it` (or `3.0e-7 blk` below one in a
-/// million), never a misleading `0.00`.
+/// `0.33 blk`, `1 fd`, `2 threads`, and a small rate as `1 blk / 300 it` (or
+/// `3.0e-7 blk` below one in a million), never a misleading `0.00`.
 pub fn growth(metric: Metric, value: f64) -> String {
     if let Some((sign, unit, n)) = one_per(metric, value) {
         return if n < 1e6 {
@@ -37,12 +48,15 @@ pub fn growth(metric: Metric, value: f64) -> String {
             format!("{value:.1e} {unit}")
         };
     }
+    let (one, many) = unit(metric);
     if metric.is_bytes() {
         format_bytes(value)
+    } else if value == 1.0 {
+        format!("1 {one}")
     } else if value == value.trunc() {
-        format!("{value:.0} blk")
+        format!("{value:.0} {many}")
     } else {
-        format!("{value:.2} blk")
+        format!("{value:.2} {many}")
     }
 }
 
@@ -102,7 +116,8 @@ pub fn leak_message(c: &CounterVerdict) -> String {
         String::new()
     };
     let mut line = format!(
-        "{what} grows {}{pages} ({}/{} processes agree, sign test p={:.3})",
+        "{what} {} {}{pages} ({}/{} processes agree, sign test p={:.3})",
+        grows(c.metric),
         per_iteration(c.metric, c.median),
         c.agreeing,
         c.processes,
@@ -122,12 +137,22 @@ pub fn leak_message(c: &CounterVerdict) -> String {
     line
 }
 
+/// The verb for a counter's label: `native heap grows`, `threads grow`.
+fn grows(metric: Metric) -> &'static str {
+    if metric.is_count() {
+        "grow"
+    } else {
+        "grows"
+    }
+}
+
 /// Why a growing heap counter leaves the scenario inconclusive: still slowing down
 /// when the budget ran out.
 pub fn settling_line(c: &CounterVerdict) -> String {
     format!(
-        "{} still grows after {} iterations but slows down ({} at the end): a cache still filling? give it more `warmup:` or a longer `confirm:` budget",
+        "{} still {} after {} iterations but slows down ({} at the end): a cache still filling? give it more `warmup:` or a longer `confirm:` budget",
         c.metric.label(),
+        grows(c.metric),
         iterations(c.window()),
         per_iteration(c.metric, c.median)
     )
@@ -547,6 +572,7 @@ pub fn attribution_lines(o: &Outcome) -> Vec<String> {
                     .collect();
                 lines.push(format!("  growing types (gc): {}", types.join(", ")));
             }
+            lines.extend(holder_lines(a));
         }
     }
     if let Some((native, traced)) = o.unaccounted_native() {
@@ -557,6 +583,176 @@ pub fn attribution_lines(o: &Outcome) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// Who holds the growing types (a referrer chain each), uncollectable garbage, and
+/// atexit registrations that the chains cannot see through.
+pub fn holder_lines(a: &Attribution) -> Vec<String> {
+    let mut lines = Vec::new();
+    let chains: Vec<(&str, &Chain)> = a
+        .types
+        .iter()
+        .filter_map(|t| Some((t.type_name.as_str(), t.held_by.as_ref()?)))
+        .collect();
+    if !chains.is_empty() {
+        let seconds: f64 = chains.iter().map(|(_, c)| c.seconds).sum();
+        lines.push(format!(
+            "  held by (from a root to one object of each growing type; searched in {seconds:.2} s):"
+        ));
+        lines.extend(
+            chains
+                .iter()
+                .map(|(t, c)| format!("    {}", chain_line(t, c))),
+        );
+    }
+    if let Some(g) = a.uncollectable.as_ref().filter(|g| g.per_iteration > 0.0) {
+        lines.push(format!("  {}", garbage_line(g)));
+    }
+    if let Some(n) = a.atexit_per_iteration.filter(|n| *n > 0.0) {
+        lines.push(format!(
+            "  atexit callbacks grow {n:+.2}/it: atexit.register keeps each callback and its arguments until the interpreter exits (out of the collector's sight on Python 3.11+, where chains through them give up)"
+        ));
+    }
+    lines
+}
+
+/// `uncollectable garbage (gc.garbage grows +1.00/it: ...): app.Node +1.00/it`
+pub fn garbage_line(g: &Garbage) -> String {
+    let types: Vec<String> = g
+        .types
+        .iter()
+        .map(|t| format!("{} {:+.2}/it", t.type_name, t.per_iteration))
+        .collect();
+    let what = if g.debug_saveall {
+        "gc.DEBUG_SAVEALL is set: gc.garbage keeps every object the collector frees"
+    } else {
+        "objects the collector found unreachable but could not free"
+    };
+    format!(
+        "uncollectable garbage (gc.garbage grows {:+.2}/it; {what}): {}",
+        g.per_iteration,
+        types.join(", ")
+    )
+}
+
+/// What a link says where a path cannot spell it.
+fn link_words(link: &Link) -> &str {
+    match link {
+        Link::Path(p) => p,
+        Link::SetMember => "(member of set)",
+        Link::DictKey => "(a key of the dict)",
+        Link::Internal => "(internal reference)",
+    }
+}
+
+/// The chain as one expression, as far as a path can spell it (a debugger can
+/// evaluate it): `reqapp._registry[121]['request']`.
+pub fn chain_path(c: &Chain) -> String {
+    let mut out = c.holder.clone().unwrap_or_default();
+    for step in &c.steps {
+        match &step.link {
+            Link::Path(p) => out.push_str(p),
+            other => {
+                out.push(' ');
+                out.push_str(link_words(other));
+            }
+        }
+    }
+    out
+}
+
+/// One chain, every object with its type, and where it starts or why it gave up:
+/// `reqapp._registry (dict) -> [121] (dict) -> ['request'] (reqapp.Request)  [module global]`
+pub fn chain_line(type_name: &str, c: &Chain) -> String {
+    let body = match (c.holder.as_deref(), c.steps.split_first()) {
+        (None, _) => format!("{type_name} (no referrer found)"),
+        (Some(holder), None) => format!("{holder} ({type_name})"),
+        (Some(holder), Some((first, rest))) => {
+            let joined = match &first.link {
+                Link::Path(p) => format!("{holder}{p}"),
+                other => format!("{holder} {}", link_words(other)),
+            };
+            let mut parts = vec![format!("{joined} ({})", first.type_name)];
+            parts.extend(
+                rest.iter()
+                    .map(|s| format!("{} ({})", link_words(&s.link), s.type_name)),
+            );
+            parts.join(" -> ")
+        }
+    };
+    format!("{body}  [{}]", chain_end(c))
+}
+
+/// Where a chain starts, or why it gave up.
+pub fn chain_end(c: &Chain) -> String {
+    let Some(root) = c.root else {
+        return match &c.gave_up {
+            Some(g) => format!("gave up: {}", give_up(g)),
+            None => "gave up".into(),
+        };
+    };
+    let mut end = match root {
+        Root::ModuleGlobal => "module global".to_owned(),
+        Root::ClassAttribute => "class attribute".to_owned(),
+        Root::Class => "class".to_owned(),
+        Root::ClosureCell => "closure cell".to_owned(),
+        Root::ThreadFrame => "thread frame".to_owned(),
+        Root::ModuleState => format!(
+            "internal state of module {}",
+            c.holder.as_deref().unwrap_or("?")
+        ),
+        Root::Atexit => "atexit: registered with atexit.register".to_owned(),
+        Root::SysModules => "sys.modules".to_owned(),
+        Root::GcGarbage => "gc.garbage".to_owned(),
+        Root::LoggingManager => "logging manager".to_owned(),
+        Root::WeakrefFinalize => "weakref.finalize registry".to_owned(),
+        Root::SubclassRegistry => {
+            "the weak registry of subclasses CPython keeps on a class".to_owned()
+        }
+    };
+    if let Some(cl) = &c.closure {
+        let sep = if root == Root::ClosureCell {
+            ": "
+        } else {
+            "; via "
+        };
+        end.push_str(&format!(
+            "{sep}free variable '{}' of {}",
+            cl.variable, cl.function
+        ));
+    }
+    if let Some(b) = &c.beyond {
+        end.push_str(&format!("; nothing found beyond it: {}", give_up(b)));
+    }
+    end
+}
+
+/// Why a referrer-chain search gave up.
+pub fn give_up(g: &GiveUp) -> String {
+    const C_CODE: &str = "it is held from C (an object of a C type the collector does not track, an extension's static or cache, a reference-count leak, or on Python 3.11+ an atexit callback or a running frame's value stack)";
+    match g {
+        GiveUp::Time {
+            budget_s,
+            level,
+            inspected,
+        } => format!(
+            "time budget {budget_s:.1} s spent at depth {level} after {} objects",
+            iterations(*inspected)
+        ),
+        GiveUp::Depth { max_depth } => format!("no root within {max_depth} links"),
+        GiveUp::TooMany { max_objects } => format!(
+            "more than {} objects on the way to a root",
+            iterations(*max_objects)
+        ),
+        GiveUp::NoRoot { referrers: false } => {
+            format!("nothing the garbage collector can see refers to it: {C_CODE}")
+        }
+        GiveUp::NoRoot { referrers: true } => format!(
+            "the chain ends at an object nothing the garbage collector can see refers to: {C_CODE}"
+        ),
+        GiveUp::NotFound => "no object of this type made during the iterations is alive to search from (its count grew through older objects the collector started tracking)".into(),
+        GiveUp::Failed { message } => format!("the search failed: {message}"),
+    }
 }
 
 /// The site's source line, where it allocated when that is deeper (a library), and
@@ -621,7 +817,14 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
             lines.push(leak_line(c));
         }
     }
-    for c in &o.analysis.counters {
+    let shown = o.shown_counters();
+    let width = shown
+        .iter()
+        .map(|c| c.metric.label().len())
+        .max()
+        .unwrap_or(0)
+        .max(13);
+    for c in &shown {
         let per: Vec<String> = c
             .per_process
             .iter()
@@ -629,7 +832,7 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
             .map(|(g, grows)| format!("{}{}", growth(c.metric, *g), if *grows { "*" } else { "" }))
             .collect();
         lines.push(format!(
-            "  {:<13} per process: {}{}",
+            "  {:<width$} per process: {}{}",
             c.metric.label(),
             per.join(", "),
             if c.gating { "" } else { "  (informational)" }
@@ -647,25 +850,37 @@ fn leak_detail_lines(o: &Outcome) -> Vec<String> {
         } else {
             format!("{} iterations after {} warm-up", o.iterations, o.warmup)
         };
+        let counts = if shown.iter().any(|c| c.metric.is_count()) {
+            " (none for file descriptors and threads)"
+        } else {
+            ""
+        };
         lines.push(format!(
-            "  (* = grew in the second half and in each of its quarters; {looked}, tolerance {})",
+            "  (* = grew in the second half and in each of its quarters; {looked}, tolerance {}{counts})",
             o.tolerance
         ));
     }
     if o.analysis.verdict == Verdict::Leak && o.expect == Expect::Pass {
-        let looked = o
-            .analysis
-            .leaking()
-            .map_or(o.iterations, CounterVerdict::window);
-        lines.push(format!(
-            "  hint: the growth stayed steady over {} iterations; a cache that fills for longer than that looks like a leak: give it more `warmup:` or a longer `confirm:` budget; if the growth is intended, raise `tolerance:`",
-            iterations(looked)
-        ));
+        lines.push(leak_hint(o));
     }
     if let Some(d) = fault_detail(o) {
         lines.extend(d.lines().map(|l| format!("  {l}")));
     }
     lines
+}
+
+/// What to do about a leak: for memory, tell a cache from a leak; for a resource,
+/// what leaves it open.
+fn leak_hint(o: &Outcome) -> String {
+    let leaking = o.analysis.leaking();
+    match leaking.map(|c| c.metric) {
+        Some(Metric::Fds) => "  hint: each iteration leaves file descriptors open (a file, socket or pipe never closed); where they are made and who holds them is below; if it is intended, leave `fds` out of `metrics:`".into(),
+        Some(Metric::Threads) => "  hint: each iteration leaves a thread running (started, never finished or joined); where it is made and who holds it is below; if it is intended, leave `threads` out of `metrics:`".into(),
+        _ => format!(
+            "  hint: the growth stayed steady over {} iterations; a cache that fills for longer than that looks like a leak: give it more `warmup:` or a longer `confirm:` budget; if the growth is intended, raise `tolerance:`",
+            iterations(leaking.map_or(o.iterations, CounterVerdict::window))
+        ),
+    }
 }
 
 /// The traceback (or equivalent) of the first fault, when there is one.
@@ -728,4 +943,159 @@ pub fn change_table(changes: &[BaselineChange], unchanged: usize) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::holders::{Closure, Step};
+
+    fn step(link: Link, type_name: &str) -> Step {
+        Step {
+            link,
+            type_name: type_name.into(),
+        }
+    }
+
+    fn path(p: &str) -> Link {
+        Link::Path(p.into())
+    }
+
+    fn chain(holder: Option<&str>, steps: Vec<Step>, root: Option<Root>) -> Chain {
+        Chain {
+            holder: holder.map(str::to_owned),
+            steps,
+            root,
+            closure: None,
+            gave_up: None,
+            beyond: None,
+            levels: 3,
+            inspected: 4,
+            seconds: 0.01,
+        }
+    }
+
+    #[test]
+    fn a_chain_reads_as_a_path_with_every_type_and_its_root() {
+        let c = chain(
+            Some("reqapp"),
+            vec![
+                step(path("._registry"), "dict"),
+                step(path("[121]"), "dict"),
+                step(path("['request']"), "reqapp.Request"),
+            ],
+            Some(Root::ModuleGlobal),
+        );
+        assert_eq!(
+            chain_line("reqapp.Request", &c),
+            "reqapp._registry (dict) -> [121] (dict) -> ['request'] (reqapp.Request)  [module global]"
+        );
+        assert_eq!(chain_path(&c), "reqapp._registry[121]['request']");
+    }
+
+    #[test]
+    fn links_no_path_can_spell_are_said_in_words() {
+        let c = chain(
+            Some("app"),
+            vec![
+                step(path(".members"), "set"),
+                step(Link::SetMember, "app.Target"),
+            ],
+            Some(Root::ModuleGlobal),
+        );
+        assert_eq!(
+            chain_line("app.Target", &c),
+            "app.members (set) -> (member of set) (app.Target)  [module global]"
+        );
+        let c = chain(
+            Some("app"),
+            vec![step(Link::Internal, "app.Target")],
+            Some(Root::ModuleState),
+        );
+        assert_eq!(
+            chain_line("app.Target", &c),
+            "app (internal reference) (app.Target)  [internal state of module app]"
+        );
+        assert_eq!(chain_path(&c), "app (internal reference)");
+    }
+
+    #[test]
+    fn closures_and_soft_roots_say_how_they_were_reached() {
+        let mut c = chain(
+            Some("app"),
+            vec![
+                step(path(".handler"), "function"),
+                step(path(".__closure__[0].cell_contents"), "list"),
+                step(path("[3]"), "app.Req"),
+            ],
+            Some(Root::ModuleGlobal),
+        );
+        c.closure = Some(Closure {
+            variable: "seen".into(),
+            function: "app.make.<locals>.handler".into(),
+        });
+        assert!(chain_line("app.Req", &c)
+            .ends_with("[module global; via free variable 'seen' of app.make.<locals>.handler]"));
+        c.root = Some(Root::ClosureCell);
+        c.beyond = Some(GiveUp::NoRoot { referrers: true });
+        let line = chain_line("app.Req", &c);
+        assert!(
+            line.contains("[closure cell: free variable 'seen' of app.make.<locals>.handler; nothing found beyond it: the chain ends at an object nothing the garbage collector can see refers to: it is held from C ("),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_search_that_gave_up_says_why() {
+        let mut c = chain(
+            Some("<list held by ?>"),
+            vec![step(path("[0]"), "list"), step(path("[0]"), "app.Target")],
+            None,
+        );
+        c.gave_up = Some(GiveUp::Time {
+            budget_s: 2.0,
+            level: 7,
+            inspected: 123_456,
+        });
+        assert_eq!(
+            chain_line("app.Target", &c),
+            "<list held by ?>[0] (list) -> [0] (app.Target)  [gave up: time budget 2.0 s spent at depth 7 after 123,456 objects]"
+        );
+        c.gave_up = Some(GiveUp::Depth { max_depth: 12 });
+        assert!(chain_line("app.Target", &c).ends_with("[gave up: no root within 12 links]"));
+        let nothing = Chain {
+            gave_up: Some(GiveUp::NoRoot { referrers: false }),
+            ..chain(None, vec![], None)
+        };
+        let line = chain_line("app.Target", &nothing);
+        assert!(
+            line.starts_with("app.Target (no referrer found)  [gave up: nothing the garbage collector can see refers to it: it is held from C ("),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn counts_are_written_as_counts() {
+        assert_eq!(growth(Metric::Fds, 1.0), "1 fd");
+        assert_eq!(growth(Metric::Fds, 2.0), "2 fds");
+        assert_eq!(growth(Metric::Threads, 0.5), "0.50 threads");
+        assert_eq!(growth(Metric::Threads, 0.0), "0 threads");
+        assert_eq!(growth(Metric::Blocks, 2.0), "2 blk");
+    }
+
+    #[test]
+    fn uncollectable_garbage_names_its_types() {
+        let g = Garbage {
+            per_iteration: 2.0,
+            types: vec![crate::probe::holders::GarbageType {
+                type_name: "app.Node".into(),
+                per_iteration: 1.0,
+            }],
+            debug_saveall: false,
+        };
+        assert_eq!(
+            garbage_line(&g),
+            "uncollectable garbage (gc.garbage grows +2.00/it; objects the collector found unreachable but could not free): app.Node +1.00/it"
+        );
+    }
 }

@@ -163,6 +163,8 @@ impl Runner for FakeRunner {
             traced_bytes_per_iteration: 0.0,
             sites: vec![],
             types: vec![],
+            uncollectable: None,
+            atexit_per_iteration: None,
         }))
     }
 }

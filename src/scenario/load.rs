@@ -237,7 +237,8 @@ fn build(
     metrics.dedup();
     if metrics.is_empty() {
         return Err(err(
-            "`metrics` must name at least one of blocks, native, rss, tracemalloc".into(),
+            "`metrics` must name at least one of blocks, native, rss, tracemalloc, fds, threads"
+                .into(),
         ));
     }
     Ok(Scenario {

@@ -26,7 +26,15 @@ pub mod defaults {
     pub const TIMEOUT: Duration = Duration::from_secs(60);
     pub const MEMORY_LIMIT: Bytes = Bytes(2 << 30);
     pub const TOLERANCE: Bytes = Bytes(0);
-    pub const METRICS: [Metric; 3] = [Metric::Blocks, Metric::Native, Metric::Rss];
+    /// Read where the platform can (the probe leaves a counter it cannot read out,
+    /// with a note).
+    pub const METRICS: [Metric; 5] = [
+        Metric::Blocks,
+        Metric::Native,
+        Metric::Rss,
+        Metric::Fds,
+        Metric::Threads,
+    ];
     /// A process may extend its window to this many times `iterations` to confirm a
     /// growth (docs/statistics.md §1).
     pub const CONFIRM_FACTOR: u64 = 16;

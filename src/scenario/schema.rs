@@ -129,6 +129,10 @@ pub enum Metric {
     Rss,
     /// `tracemalloc.get_traced_memory()` current bytes; slows allocation-heavy code.
     Tracemalloc,
+    /// Open file descriptors (files, sockets, pipes): a count.
+    Fds,
+    /// Live threads (started through Python or by C code): a count.
+    Threads,
 }
 
 impl Metric {
@@ -138,6 +142,8 @@ impl Metric {
             Metric::Native => "native",
             Metric::Rss => "rss",
             Metric::Tracemalloc => "tracemalloc",
+            Metric::Fds => "fds",
+            Metric::Threads => "threads",
         }
     }
 
@@ -147,12 +153,20 @@ impl Metric {
             Metric::Native => "native heap",
             Metric::Rss => "RSS",
             Metric::Tracemalloc => "tracemalloc",
+            Metric::Fds => "file descriptors",
+            Metric::Threads => "threads",
         }
     }
 
-    /// Whether the counter counts bytes (else it counts allocated blocks).
+    /// Whether the counter counts bytes.
     pub fn is_bytes(self) -> bool {
-        self != Metric::Blocks
+        matches!(self, Metric::Native | Metric::Rss | Metric::Tracemalloc)
+    }
+
+    /// Whether the counter counts resources (file descriptors, threads), not
+    /// memory: the byte `tolerance` does not apply, any steady growth is a leak.
+    pub fn is_count(self) -> bool {
+        matches!(self, Metric::Fds | Metric::Threads)
     }
 
     /// Whether the counter sees memory beyond the Python and C heaps (RSS), where

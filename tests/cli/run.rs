@@ -11,14 +11,16 @@ fn pass_body_shows_exactly_zero_growth_on_every_counter_in_every_process() {
     let s = Scratch::new();
     s.write(
         "p.yaml",
-        &format!("name: nothing\nrun: pass\nmetrics: [blocks, native, rss, tracemalloc]\n{FAST}"),
+        &format!(
+            "name: nothing\nrun: pass\nmetrics: [blocks, native, rss, tracemalloc, fds, threads]\n{FAST}"
+        ),
     );
     let r = s.memreg(&["run", "p.yaml", "--junit", "out/j.xml"]);
     assert_eq!(r.code, 0, "{}", r.all());
     let xml = s.read("out/j.xml");
     let doc = parse_junit(&xml);
     let c = case(&doc, "nothing");
-    for counter in ["blocks", "native", "rss", "tracemalloc"] {
+    for counter in ["blocks", "native", "rss", "tracemalloc", "fds", "threads"] {
         for stat in ["min", "max"] {
             let v = property(c, &format!("growth.{counter}.{stat}"))
                 .unwrap_or_else(|| panic!("{counter}.{stat}"));

@@ -85,11 +85,13 @@ pub fn finding(o: &Outcome) -> String {
         return prose::summary(o).unwrap_or_default();
     }
     // A clean scenario: what grew at first and settled, what grew a little (under the
-    // tolerance, or in too few processes), else which counters did not grow at all.
+    // tolerance, or in too few processes), else which counters did not grow at all
+    // (file descriptors and threads named only when they moved: Outcome::shown_counters).
     if let Some(settled) = prose::settled(o) {
         return settled;
     }
-    let gating = o.analysis.counters.iter().filter(|c| c.gating);
+    let shown = o.shown_counters();
+    let gating = shown.iter().filter(|c| c.gating);
     let moved: Vec<String> = gating
         .clone()
         .filter(|c| c.median != 0.0)

@@ -117,6 +117,14 @@ pub fn write_report(w: &mut dyn Write, report: &RunReport, style: Style) -> io::
         }
         m.sort();
         m.dedup();
+        // Resource counts get a column only when one moved (Outcome::shown_counters).
+        m.retain(|&metric| {
+            !metric.is_count()
+                || report
+                    .outcomes
+                    .iter()
+                    .any(|o| o.shown_counters().iter().any(|c| c.metric == metric))
+        });
         m
     };
     let outcomes = &report.outcomes;

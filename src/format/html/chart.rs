@@ -8,7 +8,8 @@
 //! each later one narrower on top, so every colour shows.
 
 use super::esc;
-use crate::report::{CounterVerdict, Outcome};
+use crate::report::prose;
+use crate::report::{CounterVerdict, Metric, Outcome};
 use crate::units::format_bytes;
 use std::fmt::Write as _;
 
@@ -30,11 +31,11 @@ pub fn color(process: usize) -> &'static str {
     COLORS[process % COLORS.len()]
 }
 
-fn fmt_value(bytes: bool, v: f64) -> String {
-    if bytes {
+fn fmt_value(metric: Metric, v: f64) -> String {
+    if metric.is_bytes() {
         format_bytes(v)
     } else {
-        format!("{v:.0} blk")
+        prose::growth(metric, v)
     }
 }
 
@@ -48,7 +49,7 @@ pub fn identical_after(series: &[Vec<f64>]) -> Vec<usize> {
 /// The chart, and whether every process drew the same line.
 pub fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<(String, bool)> {
     let key = counter.metric.key();
-    let bytes = counter.metric.is_bytes();
+    let metric = counter.metric;
     // Each process's samples (its window may be longer than the user's) relative to
     // its first one, with the verdict's fitted line (slope, intercept) on that scale.
     let series: Vec<(Vec<f64>, Vec<f64>, f64, f64)> = o
@@ -115,7 +116,7 @@ pub fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<(String, bool)> {
             r##"<text x="{:.1}" y="{:.1}" class="small" text-anchor="end">{}</text><line x1="{LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd" stroke-dasharray="2,3"/>"##,
             LEFT - 4.0,
             py(y) + 4.0,
-            esc(&format!("{:+}", fmt_value(bytes, y))),
+            esc(&format!("{:+}", fmt_value(metric, y))),
             py(y),
             W - RIGHT,
             py(y)
@@ -167,7 +168,7 @@ pub fn chart(o: &Outcome, counter: &CounterVerdict) -> Option<(String, bool)> {
             py(slope * xf[half] + b),
             px(x_end),
             py(slope * x_end + b),
-            esc(&fmt_value(bytes, slope))
+            esc(&fmt_value(metric, slope))
         );
     }
     svg.push_str("</svg>");

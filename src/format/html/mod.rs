@@ -91,7 +91,7 @@ fn legend(o: &Outcome) -> String {
 
 fn charts(o: &Outcome) -> String {
     let mut h = String::from("<div class=\"charts\">");
-    for counter in &o.analysis.counters {
+    for counter in o.shown_counters() {
         if let Some((svg, same)) = chart::chart(o, counter) {
             let same = if same {
                 format!(
@@ -143,15 +143,20 @@ fn attribution(o: &Outcome) -> String {
         h.push_str("</table>");
     }
     if !a.types.is_empty() {
-        h.push_str("<table><tr><th>growing type (gc)</th><th>per iteration</th><th>before</th><th>after</th></tr>");
+        h.push_str("<table><tr><th>growing type (gc)</th><th>per iteration</th><th>before</th><th>after</th><th>held by</th></tr>");
         for t in &a.types {
+            let held_by = t
+                .held_by
+                .as_ref()
+                .map_or(String::new(), |c| prose::chain_line(&t.type_name, c));
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{:+.2}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{:+.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&t.type_name),
                 t.per_iteration,
                 t.before,
-                t.after
+                t.after,
+                esc(&held_by)
             );
         }
         h.push_str("</table>");
@@ -165,9 +170,8 @@ fn scenario(o: &Outcome) -> String {
     let mut h = String::new();
     let found = prose::status_line(o).unwrap_or_else(|| {
         let g: Vec<String> = o
-            .analysis
-            .counters
-            .iter()
+            .shown_counters()
+            .into_iter()
             .filter(|c| c.gating)
             .map(|c| format!("{} {}", c.metric.key(), prose::growth(c.metric, c.median)))
             .collect();

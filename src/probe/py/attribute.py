@@ -1,5 +1,6 @@
-# memreg probe, attribute mode: where does a failing scenario's memory come from?
-# Loaded by core.py's main for `attribute`; detection never pays for it.
+# memreg probe, attribute mode: where does a failing scenario's memory come from,
+# and who holds it? Loaded by core.py's main for `attribute`, with `referrers`;
+# detection never pays for either.
 
 def _internal(filename):
     """Frames that are memreg's or the import machinery's, never the user's."""
@@ -28,19 +29,11 @@ def _shown(filename):
         return filename
 
 
-def _type_counts():
-    counts = {}
-    for o in gc.get_objects():
-        t = type(o)
-        key = t.__module__ + "." + t.__qualname__ if t.__module__ != "builtins" else t.__qualname__
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def attribute(config, record):
     """Where does retained memory come from? tracemalloc snapshots compared by
     traceback, and gc-tracked object counts by type (objgraph's show_growth), over
-    `iterations` iterations after setup and warm-up."""
+    `iterations` iterations after setup and warm-up; then who holds one object of
+    each growing type (a referrer chain), and uncollectable garbage."""
     import linecache
     import tracemalloc
 
@@ -48,6 +41,7 @@ def attribute(config, record):
     n = config["iterations"]
     ns = scenario_namespace(config)
     phase = Phase()
+    tracker = Tracker()
     try:
         phase.name = "setup"
         body = compile_part(config["run"])
@@ -59,12 +53,11 @@ def attribute(config, record):
             exec(body, ns)
         phase.name = "run"
         # Two passes, so tracemalloc's snapshots are not counted as growing types.
-        gc.collect()
-        before_types = _type_counts()
+        # The first counts types and keeps one object of each type made in it.
+        tracker.start()
         for _ in repeat(None, n):
             exec(body, ns)
-        gc.collect()
-        after_types = _type_counts()
+        tracker.stop()
         before = tracemalloc.take_snapshot()
         for _ in repeat(None, n):
             exec(body, ns)
@@ -126,18 +119,18 @@ def attribute(config, record):
                 ],
             }
         )
-    grown = []
-    for key, count in after_types.items():
-        delta = count - before_types.get(key, 0)
-        if delta > 1:  # one object more is a one-off, not growth
-            grown.append({"type": key, "per_iteration": delta / n, "before": before_types.get(key, 0), "after": count})
-    grown.sort(key=lambda g: (-g["per_iteration"], g["type"]))
+    grown = tracker.growing_types(n, config["top"])
+    # After tracing stopped: the search allocates, and tracing would slow it.
+    chains = config["chains"]
+    tracker.explain(grown, chains["budget_s"], chains["max_depth"], chains["total_s"])
     record["attribution"] = {
         "iterations": n,
         "frames": frames,
         "traced_bytes_per_iteration": traced / n,
         "sites": sites,
-        "types": grown[: config["top"]],
+        "types": grown,
+        "uncollectable": tracker.uncollectable(n),
+        "atexit_per_iteration": tracker.atexit_growth(n),
     }
     return record
 

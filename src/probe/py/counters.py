@@ -1,6 +1,7 @@
-# memreg probe, counters: the readers the measuring loop samples, the peak RSS of
-# the measured phase, and the process's own memory cap. Loaded by `measure` (see
-# core.py). Each reader allocates nothing that survives a read (docs/measuring.md §1).
+# memreg probe, counters: the readers the measuring loop samples (memory, and the
+# open file descriptors and live threads), the peak RSS of the measured phase, and
+# the process's own memory cap. Loaded by `measure` (see core.py). Each reader
+# allocates nothing that survives a read (docs/measuring.md §1).
 
 def native_heap_reader(notes):
     """A function returning bytes in use by the C allocator, or None (docs/measuring.md §3).
@@ -155,6 +156,163 @@ def rss_reader(notes):
     return read
 
 
+# Resource counters: exact counts, not bytes (docs/measuring.md §12). Each read
+# allocates only temporaries (a stat result, an int), so sys.getallocatedblocks() is
+# the same after any number of reads.
+
+THREAD_SETTLE_S = 0.02  # longest wait for threads that are still exiting
+
+
+def fd_reader(notes, force_listing=False):
+    """Open file descriptors of this process, exactly.
+
+    Linux >= 6.2: os.stat('/proc/self/fd').st_size is the number of open fds (one
+    syscall, ~3-10 us); older kernels report 0 there, then len(os.listdir(...)) - 1
+    (the listing opens one fd itself; ~1 us per open fd). macOS: /dev/fd listed the
+    same way (what CPython's test.support.os_helper.fd_count does).
+    `force_listing` takes the listing where the size would do (to test it)."""
+    if sys.platform.startswith("linux"):
+        path = "/proc/self/fd"
+    elif sys.platform == "darwin":
+        path = "/dev/fd"
+    else:
+        notes.append("fds left out: no /proc/self/fd or /dev/fd on %s" % sys.platform)
+        return None
+    listdir = os.listdir
+    stat = os.stat
+
+    def by_listing():
+        return len(listdir(path)) - 1
+
+    try:
+        by_listing()
+    except OSError:
+        notes.append("fds left out: %s cannot be listed" % path)
+        return None
+    if path == "/proc/self/fd" and not force_listing:
+        for _ in range(3):  # another thread may open or close one in between
+            try:
+                size = stat(path).st_size
+            except OSError:
+                break
+            if size and size == by_listing():
+
+                def by_stat():
+                    return stat(path).st_size
+
+                return by_stat
+    return by_listing
+
+
+def thread_reader(notes):
+    """Live threads of this process, exactly: every thread started through Python
+    (threading or _thread; blocked in C or not) plus threads started by C code.
+
+    Python threads: _thread._count() + 1 (the main thread), decremented before join()
+    returns. The operating system's count (Linux: st_nlink of /proc/self/task minus
+    2) also sees C threads, but on 3.8-3.12 a joined thread is still exiting for up
+    to ~0.1 ms after join() returns; so the OS count minus the Python count (the
+    C threads) is accepted at once when it did not rise since the last read, and
+    otherwise re-read for up to THREAD_SETTLE_S (20 ms) until it falls back: the wait is
+    paid only by reads where the number of C threads rose."""
+    import _thread
+    import array
+
+    count = _thread._count
+    if sys.platform.startswith("linux"):
+        stat = os.stat
+        path = "/proc/self/task"
+        try:
+            ok = stat(path).st_nlink - 2 == _proc_status_threads()
+        except (OSError, ValueError):
+            ok = False
+        if ok:
+
+            def os_threads():
+                return stat(path).st_nlink - 2
+
+        else:
+            notes.append("threads: only threads started through Python are counted "
+                         "(/proc/self/task does not give the thread count)")
+            os_threads = None
+    elif sys.platform == "darwin":
+        os_threads = _darwin_threads(notes)
+    else:
+        os_threads = None
+        notes.append("threads: only threads started through Python are counted on %s" % sys.platform)
+    if os_threads is None:
+
+        def python_threads():
+            return count() + 1
+
+        return python_threads
+    last = array.array("q", [0])  # C threads at the last read
+    clock = time.perf_counter
+    yield_ = getattr(os, "sched_yield", None) or (lambda: None)
+    sleep = time.sleep
+
+    def read():
+        py = count() + 1
+        extra = os_threads() - py
+        if extra > last[0]:
+            # A thread that just finished may still be exiting: wait for it, first
+            # yielding the CPU, then sleeping briefly (on a busy machine the exiting
+            # thread may wait for a core), at most THREAD_SETTLE_S.
+            deadline = clock() + THREAD_SETTLE_S
+            spins = 0
+            while extra > last[0] and clock() < deadline:
+                if spins < 20:
+                    yield_()
+                else:
+                    sleep(0.0001)
+                spins += 1
+                py = count() + 1
+                extra = os_threads() - py
+        if extra < 0:
+            extra = 0
+        last[0] = extra
+        return py + extra
+
+    return read
+
+
+def _proc_status_threads():
+    with open("/proc/self/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"Threads:"):
+                return int(line.split()[1])
+    raise ValueError("no Threads: line")
+
+
+def _darwin_threads(notes):
+    """macOS: proc_pidinfo(PROC_PIDTASKINFO).pti_threadnum through ctypes, checked
+    once against the Python count; None (with a note) if anything looks wrong."""
+    try:
+        import ctypes
+        import _thread
+
+        lib = ctypes.CDLL("/usr/lib/libproc.dylib")
+        fn = lib.proc_pidinfo
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int]
+        buf = ctypes.create_string_buffer(96)  # struct proc_taskinfo
+        pid = os.getpid()
+        off = 84  # pti_threadnum: 6 x uint64 + 9 x int32
+
+        def read():
+            if fn(pid, 4, 0, buf, 96) != 96:  # PROC_PIDTASKINFO
+                return -1
+            return int.from_bytes(buf.raw[off:off + 4], "little")
+
+        n = read()
+        if n < _thread._count() + 1 or n > 10000:
+            raise OSError("implausible thread count %d" % n)
+        return read
+    except Exception as e:
+        notes.append("threads: only threads started through Python are counted (%s)" % e)
+        return None
+
+
 def reset_peak():
     """Reset VmHWM so the peak covers the measured phase only (Linux; docs/measuring.md §4)."""
     try:
@@ -202,11 +360,21 @@ def peak_reader():
         return lambda: None
 
 
+# Thread stacks the address-space cap leaves room for: a thread per iteration over
+# the default window looked at 4x longer (4 x 2,000 + 200 warm-up) is a leak to
+# measure, not a memory bomb.
+THREAD_STACK_ROOM = 8192
+
+
 def set_memory_limit(limit, notes):
-    """Cap the address space at the limit on top of what the interpreter maps now.
+    """Cap the address space at the limit on top of what the interpreter maps now,
+    plus room for THREAD_STACK_ROOM thread stacks.
 
     The parent also watches RSS; this cap turns a fast memory bomb into a MemoryError
-    before it can take the machine down.
+    before it can take the machine down. A thread's stack is address space it
+    reserves, not memory it uses (8 MiB, of which a blocked thread touches a few
+    pages): without the room, a 2 GiB cap would stop a thread leak after ~250
+    threads with "can't start new thread" instead of measuring it.
     """
     if not limit or not sys.platform.startswith("linux"):
         return False
@@ -216,7 +384,10 @@ def set_memory_limit(limit, notes):
         with open("/proc/self/statm") as f:
             vm = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = vm + limit
+        stack = resource.getrlimit(resource.RLIMIT_STACK)[0]
+        if stack == resource.RLIM_INFINITY or stack <= 0:
+            stack = 32 << 20  # glibc's default thread stack without a stack limit
+        cap = vm + limit + THREAD_STACK_ROOM * stack
         if hard != resource.RLIM_INFINITY:
             cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))

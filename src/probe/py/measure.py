@@ -44,6 +44,8 @@ def measure(config, record):
 
         read_native = native_heap_reader(notes) if "native" in metrics else None
         read_rss = rss_reader(notes) if "rss" in metrics else None
+        read_fds = fd_reader(notes) if "fds" in metrics else None
+        read_threads = thread_reader(notes) if "threads" in metrics else None
         tracing = "tracemalloc" in metrics
         # pymalloc's statistics are not readable while tracemalloc hooks the allocator.
         read_python = None if tracing else python_heap_reader(notes)
@@ -69,6 +71,8 @@ def measure(config, record):
         native = array.array("q", zeros)
         rss = array.array("q", zeros)
         traced = array.array("q", zeros)
+        fds = array.array("q", zeros)
+        threads = array.array("q", zeros)
         series = [(blocks, "blocks", True)]
         if read_native is not None:
             series.append((native, "native", True))
@@ -76,6 +80,10 @@ def measure(config, record):
             series.append((rss, "rss", True))
         if tracing:
             series.append((traced, "tracemalloc", True))
+        if read_fds is not None:
+            series.append((fds, "fds", True))
+        if read_threads is not None:
+            series.append((threads, "threads", True))
         # The series at the end of the user's window, kept when the window extends.
         kept = [(array.array("q", zeros), v, key) for v, key, _ in series]
         # Counters that decide whether to look longer, with their threshold as a
@@ -128,7 +136,7 @@ def measure(config, record):
         t0 = 0.0
         # Warm the readers once so their one-off caches (ctypes, int parsing) are
         # filled before the baseline sample.
-        for reader in (read_native, read_rss, read_python, read_peak):
+        for reader in (read_native, read_rss, read_fds, read_threads, read_python, read_peak):
             if reader is not None:
                 reader()
         collect()
@@ -151,6 +159,10 @@ def measure(config, record):
                     rss[s] = read_rss()
                 if tracing:
                     traced[s] = get_traced()[0]
+                if read_fds is not None:
+                    fds[s] = read_fds()
+                if read_threads is not None:
+                    threads[s] = read_threads()
                 s += 1
             if state[1] == 0:
                 # The end of the user's window: what baselines compare.
