@@ -158,7 +158,7 @@ pub fn run(
         Some((&stored, opts.strict)),
     )?;
     if opts.attribution && !report.interrupted {
-        explain(&mut report, &prepared, runner, events);
+        explain(&mut report, &prepared, runner, jobs(opts.jobs), events);
         // Interrupted while explaining: the verdicts stand, the run is interrupted.
         report.interrupted |= CANCELLED.load(Ordering::SeqCst);
     }
@@ -171,28 +171,48 @@ pub fn run(
 }
 
 /// Runs an attribution process for every failing scenario, so failures say where.
-fn explain(report: &mut RunReport, prepared: &Prepared, runner: &dyn Runner, events: &dyn Events) {
+fn explain(
+    report: &mut RunReport,
+    prepared: &Prepared,
+    runner: &dyn Runner,
+    jobs: usize,
+    events: &dyn Events,
+) {
     let todo: Vec<usize> = (0..report.outcomes.len())
         .filter(|&i| report.outcomes[i].wants_attribution())
         .collect();
-    for (n, &i) in todo.iter().enumerate() {
-        if CANCELLED.load(Ordering::SeqCst) {
-            return;
+    if todo.is_empty() {
+        return;
+    }
+    // Attributions run `jobs` at a time, like the measuring processes.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, Result<crate::report::Attribution, String>)>> =
+        Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(todo.len()) {
+            scope.spawn(|| loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&i) = todo.get(n) else { return };
+                if CANCELLED.load(Ordering::SeqCst) {
+                    return;
+                }
+                let planned = &prepared.plan.scenarios[i];
+                events.explaining(n + 1, todo.len(), &planned.scenario.name);
+                let result = match runner.attribute(&planned.scenario, &planned.python) {
+                    Ok(Ok(a)) => Ok(a),
+                    // Stopped by the interruption: nothing to say about where.
+                    Ok(Err(Fault::Cancelled)) => continue,
+                    Ok(Err(fault)) => Err(crate::report::prose::fault(&fault)),
+                    Err(e) => Err(e.to_string()),
+                };
+                done.lock().unwrap().push((i, result));
+            });
         }
-        let planned = &prepared.plan.scenarios[i];
-        events.explaining(n + 1, todo.len(), &planned.scenario.name);
-        let result = match runner.attribute(&planned.scenario, &planned.python) {
-            Ok(Ok(a)) => Ok(a),
-            // Stopped by the interruption: nothing to say about where.
-            Ok(Err(Fault::Cancelled)) => return,
-            Ok(Err(fault)) => Err(crate::report::prose::fault(&fault)),
-            Err(e) => Err(e.to_string()),
-        };
+    });
+    for (i, result) in done.into_inner().unwrap() {
         report.outcomes[i].attribution = Some(result);
     }
-    if !todo.is_empty() {
-        events.explained();
-    }
+    events.explained();
 }
 
 /// Writes each cleanly run scenario's would-be baseline entry to `dir`, one file per

@@ -226,3 +226,23 @@ fn candidates_are_written_for_clean_runs_and_applied() {
     assert_eq!(shown.files.len(), 1);
     assert_eq!(shown.files[0].1.scenario, "holder");
 }
+
+#[test]
+fn attributions_run_jobs_at_a_time_and_each_lands_on_its_scenario() {
+    let p = Project::new(&[
+        ("a", "blocks+=1", ""),
+        ("clean", "pass", ""),
+        ("b", "native+=8", ""),
+        ("c", "blocks+=2", ""),
+    ]);
+    let mut opts = p.options();
+    opts.jobs = Some(3);
+    let runner = FakeRunner::default();
+    let out = run(&opts, &runner, &Quiet).unwrap();
+    let mut attributed = runner.attributed.lock().unwrap().clone();
+    attributed.sort();
+    assert_eq!(attributed, vec!["a", "b", "c"]);
+    for o in &out.report.outcomes {
+        assert_eq!(o.attribution.is_some(), o.name != "clean", "{}", o.name);
+    }
+}
