@@ -4,6 +4,7 @@
 //! the message a user reads says where to look. A scenario that crashes, times out
 //! or leaks is not an error here: it is a result (see `report`), and the run goes on.
 
+use crate::child::StopSignal;
 use crate::scenario::LoadError;
 use std::path::PathBuf;
 
@@ -88,6 +89,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot install the handlers of SIGINT, SIGTERM and SIGHUP: {source}")]
+    Signals { source: std::io::Error },
     /// Writing the console report failed (other than a closed pipe).
     #[error("cannot write to {stream}: {source}")]
     Output {
@@ -181,8 +184,12 @@ pub enum ExitCode {
     Failed = 1,
     /// memreg could not do its job: bad arguments or input, an I/O error.
     Usage = 2,
-    /// Interrupted by Ctrl-C.
+    /// Stopped by SIGHUP (128 + 1).
+    HangUp = 129,
+    /// Interrupted by Ctrl-C, SIGINT (128 + 2).
     Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15).
+    Terminated = 143,
 }
 
 impl ExitCode {
@@ -190,13 +197,45 @@ impl ExitCode {
         self as i32
     }
 
+    /// The exit code of a run a stop signal ended: 128 + its number, as a shell
+    /// reports a process killed by it.
+    pub fn stopped_by(signal: StopSignal) -> ExitCode {
+        match signal {
+            StopSignal::HangUp => ExitCode::HangUp,
+            StopSignal::Interrupt => ExitCode::Interrupted,
+            StopSignal::Terminate => ExitCode::Terminated,
+        }
+    }
+
+    /// The stop signal an exit code of [`ExitCode::stopped_by`] stands for.
+    pub fn signal_of(code: i32) -> Option<StopSignal> {
+        StopSignal::ALL
+            .into_iter()
+            .find(|&s| ExitCode::stopped_by(s).code() == code)
+    }
+
     /// The exit codes as `--help` lists them.
     pub const HELP: &'static str = "\
 Exit codes:
-  0  every check passed (inconclusive scenarios neither pass nor fail)
-  1  a check failed (a leak, or an expected leak not found) or a scenario errored
-     (exception, crash, timeout, memory limit)
-  2  memreg could not do its job: bad arguments, bad scenario files, Python code
-     that does not compile, no interpreter, an I/O error
-  130  interrupted (Ctrl-C); every child process is killed";
+  0    every check passed (inconclusive scenarios neither pass nor fail)
+  1    a check failed (a leak, or an expected leak not found) or a scenario errored
+       (exception, crash, timeout, memory limit)
+  2    memreg could not do its job: bad arguments, bad scenario files, Python code
+       that does not compile, no interpreter, an I/O error
+  129  stopped by SIGHUP    } every scenario process and its descendants are
+  130  interrupted (Ctrl-C) } killed; the reports of what finished are written
+  143  stopped by SIGTERM   }";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_signal_exits_128_plus_its_number() {
+        for s in StopSignal::ALL {
+            assert_eq!(ExitCode::stopped_by(s).code(), 128 + s.number(), "{s:?}");
+            assert_eq!(ExitCode::signal_of(128 + s.number()), Some(s));
+        }
+    }
 }

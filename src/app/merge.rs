@@ -16,6 +16,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, Errors> {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let (mut elapsed, mut interrupted) = (Duration::ZERO, false);
     let (mut started, mut hostname) = (None, None);
+    let mut stopped_by = None;
     let mut errors = Vec::new();
     for path in paths {
         let part = match read(path) {
@@ -39,6 +40,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, Errors> {
         interrupted |= part.interrupted;
         started = started.into_iter().chain(part.started).min();
         hostname = hostname.or(part.hostname);
+        stopped_by = stopped_by.or(part.stopped_by);
     }
     if !errors.is_empty() {
         return Err(Errors(errors));
@@ -49,6 +51,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, Errors> {
         interrupted,
         started,
         hostname,
+        stopped_by,
     })
 }
 

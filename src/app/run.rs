@@ -3,7 +3,7 @@
 
 use super::{prepare, Events, Prepared};
 use crate::baseline::{evaluate, BaselineFile, BaselineStore, Entry};
-use crate::child::CANCELLED;
+use crate::child::{self, CANCELLED};
 use crate::error::{Error, Errors};
 use crate::plan::Selection;
 use crate::probe::{Fault, ProcessResult};
@@ -137,6 +137,7 @@ pub(crate) fn measure(
         interrupted: CANCELLED.load(Ordering::SeqCst),
         started: Some(started_at),
         hostname: hostname(),
+        stopped_by: child::stopped_by(),
     })
 }
 
@@ -161,6 +162,7 @@ pub fn run(
         explain(&mut report, &prepared, runner, jobs(opts.jobs), events);
         // Interrupted while explaining: the verdicts stand, the run is interrupted.
         report.interrupted |= CANCELLED.load(Ordering::SeqCst);
+        report.stopped_by = child::stopped_by();
     }
     report.elapsed = started.elapsed();
     let candidates = match &opts.candidates {

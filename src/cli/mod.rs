@@ -4,14 +4,13 @@
 mod output;
 
 use crate::app::{self, RunOptions};
-use crate::child::CANCELLED;
-use crate::error::{Errors, ExitCode};
+use crate::child;
+use crate::error::{Error, Errors, ExitCode};
 use crate::plan::{Selection as PlanSelection, Shard};
 use crate::runner::ProbeRunner;
 use clap::{Parser, Subcommand};
 use output::Terminal;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 
 const EXIT_CODES: &str = ExitCode::HELP;
 
@@ -218,11 +217,22 @@ pub fn main() -> i32 {
     let result = dispatch(cli.command);
     match result {
         Ok(code) => code.code(),
+        // Stopped while preparing (the compile check was killed): not the input's
+        // fault, and the exit code says which signal.
+        Err(_) if child::stopped_by().is_some() => {
+            eprintln!("interrupted: nothing was reported");
+            interrupted_exit().code()
+        }
         Err(errors) => {
             output::errors(&errors);
             ExitCode::Usage.code()
         }
     }
+}
+
+/// The exit code of a run a stop signal ended (130 if none is known).
+fn interrupted_exit() -> ExitCode {
+    child::stopped_by().map_or(ExitCode::Interrupted, ExitCode::stopped_by)
 }
 
 fn dispatch(command: Command) -> Result<ExitCode, Errors> {
@@ -248,15 +258,17 @@ fn dispatch(command: Command) -> Result<ExitCode, Errors> {
     }
 }
 
-/// Ctrl-C sets a flag: running processes are killed and the run ends as interrupted.
-fn on_interrupt() {
-    let _ = ctrlc::set_handler(|| CANCELLED.store(true, Ordering::SeqCst));
+/// SIGINT, SIGTERM and SIGHUP set a flag: running processes are killed and the run
+/// ends as interrupted. Installed before the work directory exists, so a signal
+/// never leaves it behind.
+fn on_stop_signals() -> Result<(), Error> {
+    child::stop_on_signals().map_err(|source| Error::Signals { source })
 }
 
 fn run(args: &RunArgs) -> Result<ExitCode, Errors> {
+    on_stop_signals()?;
     let runner = ProbeRunner::new()?;
     let terminal = Terminal::new(output::color(args.sel.color), output::width());
-    on_interrupt();
     let opts = RunOptions {
         selection: args.sel.plan(),
         jobs: args.sel.jobs,
@@ -278,9 +290,9 @@ fn run(args: &RunArgs) -> Result<ExitCode, Errors> {
 }
 
 fn update(args: &UpdateArgs) -> Result<ExitCode, Errors> {
+    on_stop_signals()?;
     let runner = ProbeRunner::new()?;
     let terminal = Terminal::new(output::color(args.sel.color), output::width());
-    on_interrupt();
     let updated = app::baselines::update(
         &args.sel.plan(),
         args.sel.jobs,
@@ -292,7 +304,7 @@ fn update(args: &UpdateArgs) -> Result<ExitCode, Errors> {
     match updated.recording {
         None => {
             eprintln!("interrupted: no baseline was written");
-            Ok(ExitCode::Interrupted)
+            Ok(interrupted_exit())
         }
         Some(r) => output::recording(&r, true),
     }

@@ -6,6 +6,7 @@
 //! be added within a format (readers must ignore unknown fields, and this reader
 //! defaults missing new ones); a change to existing fields bumps [`FORMAT`].
 
+use crate::error::ExitCode;
 use crate::report::model::{Outcome, ProcessDetail, RunReport, Spread};
 use crate::report::{
     prose, Analysis, BaselineResult, Chain, Check, Closure, CounterVerdict, ExceptionKind, Expect,
@@ -1341,6 +1342,8 @@ pub fn read(text: &str) -> Result<RunReport, String> {
         interrupted: report.interrupted,
         started: report.started.as_deref().and_then(parse_timestamp),
         hostname: report.hostname,
+        // The exit code says which signal (128 + its number).
+        stopped_by: ExitCode::signal_of(report.exit_code).filter(|_| report.interrupted),
     })
 }
 
@@ -1380,6 +1383,7 @@ mod tests {
             interrupted: true,
             started: Some(std::time::UNIX_EPOCH + Duration::from_millis(1_795_442_166_123)),
             hostname: Some("ci-runner".into()),
+            stopped_by: None,
         };
         let mut first = Vec::new();
         write(&mut first, &run).unwrap();

@@ -215,6 +215,7 @@ mod tests {
             interrupted: false,
             started: None,
             hostname: None,
+            stopped_by: None,
         };
         let text = render(&run);
         assert!(text.len() < 1024 * 1024, "{} bytes", text.len());
@@ -229,6 +230,7 @@ mod tests {
             interrupted: false,
             started: None,
             hostname: None,
+            stopped_by: None,
         };
         let text = render(&small);
         assert!(!text.contains("left out to keep"), "{text}");

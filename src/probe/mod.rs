@@ -268,9 +268,21 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
         scenario.memory_limit.0,
     )
     .and_then(|m| check_series(m, scenario.iterations));
+    let mut output = finished.output.text();
+    let outcome = match (outcome, &finished.left_running) {
+        (Ok(mut m), Some(note)) => {
+            m.notes.push(note.clone());
+            Ok(m)
+        }
+        (Err(fault), Some(note)) => {
+            output.push_str(&format!("\n[memreg: {note}]\n"));
+            Err(fault)
+        }
+        (outcome, None) => outcome,
+    };
     Ok(ProcessResult {
         outcome,
-        output: finished.output.text(),
+        output,
         output_bytes: finished.output.total(),
         elapsed: finished.elapsed,
     })

@@ -3,6 +3,7 @@
 //! every output format. It holds data, not sentences (those are in `prose`).
 
 use crate::baseline::{BaselineResult, Change};
+use crate::child::StopSignal;
 use crate::error::ExitCode;
 use crate::figures::{self, Figure};
 use crate::probe::wire::{PeakScope, Series, Stop, Timing};
@@ -324,6 +325,9 @@ pub struct RunReport {
     /// When the run started, and on which machine (for reports), when known.
     pub started: Option<SystemTime>,
     pub hostname: Option<String>,
+    /// The signal that interrupted the run (SIGINT, SIGTERM, SIGHUP), when
+    /// `interrupted` and known; it decides the exit code (128 + its number).
+    pub stopped_by: Option<StopSignal>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -361,7 +365,8 @@ impl RunReport {
     /// what the JSON report says (an interruption wins over any verdict).
     pub fn exit_code(&self) -> ExitCode {
         if self.interrupted {
-            ExitCode::Interrupted
+            self.stopped_by
+                .map_or(ExitCode::Interrupted, ExitCode::stopped_by)
         } else if self.passed() {
             ExitCode::Passed
         } else {

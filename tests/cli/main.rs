@@ -14,6 +14,7 @@ mod reports;
 mod resources;
 mod run;
 mod schema;
+mod signals;
 mod support;
 mod verdict;
 mod workflows;

@@ -40,6 +40,32 @@ impl Scratch {
         c
     }
 
+    /// `memreg ARGS` with `MEMREG_TEST_MARK` set to a mark of this scratch directory
+    /// (see [`survivors`]) and its work directory under `tmp/` of it, started in
+    /// its own session. Returns the command and the mark.
+    #[cfg(target_os = "linux")]
+    pub fn marked(&self, args: &[&str]) -> (Command, String) {
+        use std::os::unix::process::CommandExt;
+        let mark = self
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let tmp = self.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let mut c = self.command(args);
+        c.env("MEMREG_TEST_MARK", &mark).env("TMPDIR", &tmp);
+        // SAFETY: setsid is async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        (c, mark)
+    }
+
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path().join(name)).unwrap()
     }
@@ -158,4 +184,59 @@ fn make_python_tools() -> Option<PathBuf> {
     }
     assert!(ready(&python), "installed but not importable");
     Some(python)
+}
+
+/// Processes that carry `MEMREG_TEST_MARK=mark` in their environment (every
+/// descendant of a command started with [`Scratch::marked`] unless it replaced its
+/// environment) or belong to session `session`, and have not exited: what a test
+/// left running.
+#[cfg(target_os = "linux")]
+pub fn survivors(mark: &str, session: Option<i32>) -> Vec<String> {
+    let needle = format!("MEMREG_TEST_MARK={mark}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if fields.first().is_none_or(|s| *s == "Z" || *s == "X") {
+            continue; // exited, waiting to be reaped
+        }
+        let sid: Option<i32> = fields.get(3).and_then(|s| s.parse().ok());
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let marked = environ.split(|&b| b == 0).any(|v| v == needle.as_bytes());
+        if marked || (session.is_some() && sid == session) {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
+/// [`survivors`], given up to 3 s to die (a killed process is reaped a moment later).
+#[cfg(target_os = "linux")]
+pub fn survivors_after_a_moment(mark: &str, session: Option<i32>) -> Vec<String> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let left = survivors(mark, session);
+        if left.is_empty() || std::time::Instant::now() > until {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -5,18 +5,23 @@
 //! Why not `duct`: its `kill()` does not reach grandchildren (docs/measuring.md §9),
 //! and its capture keeps all output in memory; std's `Command::process_group` and
 //! `std::io::pipe` do what is needed with one reader thread.
+//!
+//! `signals` turns SIGINT, SIGTERM and SIGHUP into [`CANCELLED`]; `reap` finds and
+//! kills what a process left running outside its process group.
+
+mod reap;
+mod signals;
+
+pub use signals::{stop_on_signals, stopped_by, StopSignal, CANCELLED};
 
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Set by the Ctrl-C handler; every running child is killed when it is seen.
-pub static CANCELLED: AtomicBool = AtomicBool::new(false);
 
 /// How often a running child's clock, memory and Ctrl-C are checked.
 const WATCH: Duration = Duration::from_millis(10);
@@ -49,6 +54,10 @@ pub struct Finished {
     pub ending: Ending,
     pub output: Captured,
     pub elapsed: Duration,
+    /// A note naming what the process left running when it ended (memreg killed
+    /// it), if it left anything: its process group's survivors, and descendants that
+    /// left the group. After a timeout or a kill, only the latter.
+    pub left_running: Option<String>,
 }
 
 #[derive(Debug)]
@@ -107,6 +116,7 @@ impl Captured {
 }
 
 pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
+    reap::become_subreaper();
     let (reader, writer) = std::io::pipe().map_err(SpawnError::Other)?;
     let writer2 = writer.try_clone().map_err(SpawnError::Other)?;
     let mut cmd = Command::new(&spec.program);
@@ -116,11 +126,30 @@ pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
         .stdout(writer)
         .stderr(writer2)
         .process_group(0);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure only calls prctl, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(reap::subreaper_in_child);
+    }
+    let mark = reap::new_mark();
+    cmd.env(reap::MARK_VAR, &mark);
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => SpawnError::NotFound,
-        _ => SpawnError::Other(e),
-    })?;
+    let mut child = {
+        // Registered under the lock it is spawned under: a sweep never sees it
+        // unregistered (see reap).
+        let mut live = reap::LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                SpawnError::NotFound
+            }
+            _ => SpawnError::Other(e),
+        })?;
+        live.push(reap::Live {
+            pid: child.id() as libc::pid_t,
+            mark,
+        });
+        child
+    };
     drop(cmd); // closes our copies of the pipe's write end
     let pid = child.id() as libc::pid_t;
 
@@ -170,9 +199,28 @@ pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
             }
         }
     };
-    // Whatever the scenario started and left running goes with it.
+    // Whatever the scenario started and left running goes with it: first named (a
+    // process stopped for a timeout or a kill had its group stopped on purpose; what
+    // left the group is still worth a note), then killed and reaped.
+    let stopped = !matches!(ending, Ending::Exited(_));
+    if stopped {
+        // Killed just now: its orphans are reparented to memreg when it has exited.
+        let _ = exit_rx.recv();
+    }
+    let left: Vec<String> = reap::leftovers(pid)
+        .into_iter()
+        .filter(|(group, _)| !stopped || *group != pid)
+        .map(|(_, command)| command)
+        .collect();
     kill_group(pid, libc::SIGKILL);
-    let status = child.wait().map_err(SpawnError::Other)?;
+    reap::sweep(pid);
+    let status = {
+        // Reaped under the lock, so no sweep takes its pid for a leftover meanwhile.
+        let mut live = reap::LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let status = child.wait();
+        live.retain(|l| l.pid != pid);
+        status.map_err(SpawnError::Other)?
+    };
     let elapsed = start.elapsed();
     let ending = match ending {
         Ending::Exited(_) | Ending::Signalled(_) => match (status.code(), status.signal()) {
@@ -182,8 +230,8 @@ pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
         },
         other => other,
     };
-    // A process that left the group (setsid) could hold the pipe open forever: do not
-    // wait for it.
+    // Every descendant is gone on Linux, so the pipe is closed; elsewhere a process
+    // that left the group (setsid) could hold it open forever: do not wait for it.
     let output = rx.recv_timeout(Duration::from_secs(2)).unwrap_or_else(|_| {
         let mut c = Captured::new(cap);
         c.push(b"[output unavailable: a process outside memreg's control kept the pipe open]");
@@ -193,6 +241,7 @@ pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
         ending,
         output,
         elapsed,
+        left_running: reap::note(&left),
     })
 }
 
