@@ -32,6 +32,12 @@ pub enum Error {
         python: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: memreg needs Python >= {needs}, found Python {version}", python.display())]
+    UnsupportedPython {
+        python: PathBuf,
+        version: String,
+        needs: &'static str,
+    },
     #[error("{}: could not check the scenarios' Python code: {detail}", python.display())]
     Check { python: PathBuf, detail: String },
     #[error("cannot use temporary directory {}: {source}", path.display())]
@@ -107,6 +113,7 @@ impl Error {
             self,
             Error::Scenario(_)
                 | Error::Compile(_)
+                | Error::UnsupportedPython { .. }
                 | Error::BaselineRead { .. }
                 | Error::BaselineCorrupt { .. }
                 | Error::BaselineVersion { .. }

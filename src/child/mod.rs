@@ -38,6 +38,9 @@ pub struct Spec {
     pub memory_limit: Option<u64>,
     /// Bytes of output kept: half from the start, half from the end.
     pub output_cap: usize,
+    /// A file descriptor of memreg's the child inherits under the same number (all
+    /// others are closed on exec): a channel the child's stdout cannot reach.
+    pub inherit_fd: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -130,6 +133,18 @@ pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
     // SAFETY: the closure only calls prctl, which is async-signal-safe.
     unsafe {
         cmd.pre_exec(reap::subreaper_in_child);
+    }
+    if let Some(fd) = spec.inherit_fd {
+        // SAFETY: between fork and exec, fcntl (async-signal-safe) on the child's
+        // copy of a descriptor that stays open in memreg meanwhile.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
     let mark = reap::new_mark();
     cmd.env(reap::MARK_VAR, &mark);

@@ -3,9 +3,10 @@
 //! one scenario in one fresh interpreter and sample its counters) and `attribute`
 //! (explain where a failing scenario's memory comes from).
 //!
-//! The probe writes its record to a file of its own (never the scenario's stdout),
-//! atomically; a process that ends without a record is a fault, never zeros
-//! (docs/measuring.md §9).
+//! The probe sends its record over a file descriptor it inherits (never the
+//! scenario's stdout, never a path a scenario could write), ended by a per-process
+//! random token; a process that ends without a complete record is a fault, never
+//! zeros (docs/measuring.md §9).
 
 pub mod fault;
 pub mod holders;
@@ -21,7 +22,7 @@ use crate::schedule;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use wire::{
     AttributeConfig, Attributed, ChainConfig, CheckConfig, Checked, ConfirmConfig, Envelope,
@@ -40,17 +41,28 @@ pub const PARTS: [(&str, &str); 6] = [
 ];
 
 /// Starts the probe: the code object of its core part that the `check` process saved
-/// with marshal (keyed by the interpreter's bytecode tag), else `core.py` compiled.
-/// Its frames are named `<string>`, which tracebacks and attribution leave out.
-const BOOTSTRAP: &str = r#"import sys, marshal
+/// with marshal (keyed by the interpreter's bytecode tag), else `core.py` compiled,
+/// run with a private copy of the builtins (a scenario that replaces
+/// `builtins.exec` does not reach the probe's). Its frames are named `<string>`,
+/// which tracebacks and attribution leave out.
+///
+/// Its first lines run on any Python from 2.7 on, so an interpreter older than
+/// [`wire::MIN_PYTHON`] says which version it is instead of failing somewhere in the
+/// probe.
+const BOOTSTRAP: &str = r#"import sys
+if sys.version_info < (3, 8):
+    import os
+    os.write(int(sys.argv[4]), ('{"format": 1, "status": "unsupported", "version": "%d.%d.%d"}\n%s\n' % (tuple(sys.version_info[:3]) + (sys.argv[5],))).encode('ascii'))
+    sys.exit(0)
+import builtins, marshal
 d = sys.argv[1]
 try:
     with open(d + '/probe-core-' + str(sys.implementation.cache_tag) + '.bin', 'rb') as f:
-        __memreg_code__ = marshal.load(f)
+        c = marshal.load(f)
 except (OSError, ValueError, EOFError, TypeError):
     with open(d + '/probe/core.py', encoding='utf-8') as f:
-        __memreg_code__ = compile(f.read(), '<string>', 'exec')
-exec(__memreg_code__)
+        c = compile(f.read(), '<string>', 'exec')
+exec(c, {'__name__': '__main__', '__builtins__': dict(builtins.__dict__), '__memreg_code__': c})
 "#;
 
 /// Writes the probe's parts into memreg's private work directory, once per run.
@@ -99,7 +111,13 @@ impl Mode {
     }
 }
 
-fn probe_args(mode: Mode, workdir: &Path, config: &Path, record: &Path) -> Vec<OsString> {
+fn probe_args(
+    mode: Mode,
+    workdir: &Path,
+    config: &Path,
+    record_fd: i32,
+    token: &str,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     if mode == Mode::Check {
         // Compiling needs no site-packages: -S skips `site` and every .pth import,
@@ -112,9 +130,91 @@ fn probe_args(mode: Mode, workdir: &Path, config: &Path, record: &Path) -> Vec<O
         workdir.as_os_str().to_owned(),
         mode.as_str().into(),
         config.as_os_str().to_owned(),
-        record.as_os_str().to_owned(),
+        record_fd.to_string().into(),
+        token.into(),
     ]);
     args
+}
+
+/// A token nobody can guess or write by accident: 128 bits from std's randomly
+/// keyed SipHash over the time and a counter.
+fn token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let half = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(), half())
+}
+
+/// Where a probe process's record arrives: an unnamed file in the work directory,
+/// inherited by the process as a file descriptor, and the token that must end it.
+struct RecordChannel {
+    file: std::fs::File,
+    token: String,
+}
+
+impl RecordChannel {
+    fn new(dir: &Path) -> std::io::Result<RecordChannel> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let mut file = tempfile::tempfile_in(dir)?;
+        if file.as_raw_fd() < 3 {
+            // memreg was started with a standard stream closed: the child's stdio
+            // would take this number. Move it above them.
+            // SAFETY: fcntl on an open descriptor we own; the new one is owned below.
+            let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: fd is a fresh descriptor nobody else owns.
+            file = unsafe { std::fs::File::from_raw_fd(fd) };
+        }
+        Ok(RecordChannel {
+            file,
+            token: token(),
+        })
+    }
+
+    fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.file.as_raw_fd()
+    }
+
+    /// The record, when the process sent a complete one: `None` when it sent
+    /// nothing, an error when it is not complete.
+    fn read(&self) -> Result<Option<String>, Fault> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match self.file.read_at(&mut buf, bytes.len() as u64) {
+                Ok(0) => break,
+                Ok(n) => bytes.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Fault::BadRecord(format!("cannot read the record: {e}"))),
+            }
+        }
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Fault::BadRecord("the record is not UTF-8".into()))?;
+        text.strip_suffix(&format!("\n{}\n", self.token))
+            .map(|t| Some(t.to_owned()))
+            .ok_or_else(|| {
+                Fault::BadRecord(
+                    "incomplete record (it does not end with this process's token)".into(),
+                )
+            })
+    }
 }
 
 fn temp_error(workdir: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -134,33 +234,41 @@ struct Launch<'a> {
     memory_limit: Option<u64>,
 }
 
-/// Runs one probe process with `config`. Returns how it ended and its record file
-/// (in a directory that lives as long as the returned guard).
+/// Runs one probe process with `config`. Returns how it ended and what it sent.
 fn run_probe(
     launch: Launch,
     config: &impl Serialize,
-) -> Result<(Finished, PathBuf, tempfile::TempDir), Error> {
+) -> Result<(Finished, Result<Option<String>, Fault>), Error> {
     let dir = tempfile::Builder::new()
         .prefix(launch.mode.as_str())
         .tempdir_in(launch.workdir)
         .map_err(temp_error(launch.workdir))?;
     let config_path = dir.path().join("config.json");
-    let record_path = dir.path().join("record.json");
     std::fs::write(
         &config_path,
         serde_json::to_vec(config).expect("config serialises"),
     )
     .map_err(temp_error(launch.workdir))?;
+    let record = RecordChannel::new(dir.path()).map_err(temp_error(launch.workdir))?;
     let spec = child::Spec {
         program: launch.python.to_owned(),
-        args: probe_args(launch.mode, launch.workdir, &config_path, &record_path),
+        args: probe_args(
+            launch.mode,
+            launch.workdir,
+            &config_path,
+            record.fd(),
+            &record.token,
+        ),
         env: launch.env,
         timeout: launch.timeout,
         memory_limit: launch.memory_limit,
         output_cap: OUTPUT_CAP,
+        inherit_fd: Some(record.fd()),
     };
     let finished = child::run(&spec).map_err(|e| spawn_error(launch.python, e))?;
-    Ok((finished, record_path, dir))
+    // Read after every descendant is gone (child::run), so nothing writes meanwhile.
+    let sent = record.read();
+    Ok((finished, sent))
 }
 
 /// The scenario's environment for its probe processes.
@@ -176,10 +284,10 @@ fn scenario_env(scenario: &Scenario) -> Vec<(String, String)> {
 }
 
 /// The answer of a finished probe process, or the fault that explains why there is
-/// no usable one: how the process ended first, then what it wrote.
+/// no usable one: how the process ended first, then what it sent.
 fn read_reply<T: DeserializeOwned>(
     finished: &Finished,
-    record_path: &Path,
+    sent: Result<Option<String>, Fault>,
     timeout: Duration,
     limit: u64,
 ) -> Result<T, Fault> {
@@ -195,8 +303,7 @@ fn read_reply<T: DeserializeOwned>(
         Ending::Signalled(signal) => return Err(Fault::Crashed { signal }),
         Ending::Exited(code) => code,
     };
-    let text =
-        std::fs::read_to_string(record_path).map_err(|_| Fault::ExitedWithoutRecord { code })?;
+    let text = sent?.ok_or(Fault::ExitedWithoutRecord { code })?;
     let envelope: Envelope =
         serde_json::from_str(&text).map_err(|e| Fault::BadRecord(e.to_string()))?;
     if envelope.format != wire::RECORD_FORMAT {
@@ -211,6 +318,10 @@ fn read_reply<T: DeserializeOwned>(
             Err(Fault::MemoryLimit { rss: None, limit })
         }
         Reply::Error { error } => Err(Fault::Exception(error)),
+        Reply::Unsupported { version } => Err(Fault::BadRecord(format!(
+            "Python {version}: memreg needs Python >= {}",
+            wire::MIN_PYTHON
+        ))),
     }
 }
 
@@ -260,14 +371,10 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
         timeout: scenario.timeout,
         memory_limit: Some(scenario.memory_limit.0),
     };
-    let (finished, record_path, _dir) = run_probe(launch, &config)?;
-    let outcome = read_reply::<Measurement>(
-        &finished,
-        &record_path,
-        scenario.timeout,
-        scenario.memory_limit.0,
-    )
-    .and_then(|m| check_series(m, scenario.iterations));
+    let (finished, sent) = run_probe(launch, &config)?;
+    let outcome =
+        read_reply::<Measurement>(&finished, sent, scenario.timeout, scenario.memory_limit.0)
+            .and_then(|m| check_series(m, scenario.iterations));
     let mut output = finished.output.text();
     let outcome = match (outcome, &finished.left_running) {
         (Ok(mut m), Some(note)) => {
@@ -365,9 +472,9 @@ pub fn attribute(
         timeout,
         memory_limit: Some(scenario.memory_limit.0),
     };
-    let (finished, record_path, _dir) = run_probe(launch, &config)?;
+    let (finished, sent) = run_probe(launch, &config)?;
     Ok(
-        read_reply::<Attributed>(&finished, &record_path, timeout, scenario.memory_limit.0)
+        read_reply::<Attributed>(&finished, sent, timeout, scenario.memory_limit.0)
             .map(|a| a.attribution),
     )
 }
@@ -405,7 +512,7 @@ pub fn check(
         timeout: CHECK_TIMEOUT,
         memory_limit: None,
     };
-    let (finished, record_path, _dir) = run_probe(launch, &config)?;
+    let (finished, sent) = run_probe(launch, &config)?;
     let fail = |detail: String| Error::Check {
         python: python.to_owned(),
         detail,
@@ -413,18 +520,26 @@ pub fn check(
     if finished.ending == Ending::Cancelled {
         return Err(fail("interrupted".into()));
     }
-    if !record_path.exists() {
+    if matches!(sent, Ok(None)) {
         return Err(fail(format!(
             "the interpreter ended ({:?}) without an answer; output:\n{}",
             finished.ending,
             finished.output.text()
         )));
     }
-    let checked: Checked =
-        read_reply(&finished, &record_path, CHECK_TIMEOUT, 0).map_err(|f| match f {
-            Fault::BadRecord(m) => fail(m),
-            other => fail(format!("{other:?}")),
-        })?;
+    if let Ok(Some(text)) = &sent {
+        if let Ok(Reply::<Checked>::Unsupported { version }) = serde_json::from_str(text) {
+            return Err(Error::UnsupportedPython {
+                python: python.to_owned(),
+                version,
+                needs: wire::MIN_PYTHON,
+            });
+        }
+    }
+    let checked: Checked = read_reply(&finished, sent, CHECK_TIMEOUT, 0).map_err(|f| match f {
+        Fault::BadRecord(m) => fail(m),
+        other => fail(format!("{other:?}")),
+    })?;
     Ok((
         checked.python,
         checked.errors.into_iter().map(Error::from).collect(),

@@ -18,21 +18,36 @@ pub struct Part<'a> {
     pub scenario: &'a str,
     pub part: &'a str,
     pub code: &'a str,
+    /// Absolute, so Python still finds the source lines after the scenario changes
+    /// directory.
     pub filename: String,
+    /// The file as the user named it: what tracebacks and errors show.
+    pub shown: String,
     pub first_line: usize,
 }
 
 impl<'a> Part<'a> {
     pub fn new(s: &'a Scenario, part: &'a str, code: &'a Code) -> Self {
-        let (filename, first_line) = match code.first_line {
-            Some(line) => (s.file.display().to_string(), line),
-            None => (format!("<{}:{}>", s.name, part), 1),
+        let (filename, shown, first_line) = match code.first_line {
+            Some(line) => (
+                std::path::absolute(&s.file)
+                    .unwrap_or_else(|_| s.file.clone())
+                    .display()
+                    .to_string(),
+                s.file.display().to_string(),
+                line,
+            ),
+            None => {
+                let name = format!("<{}:{}>", s.name, part);
+                (name.clone(), name, 1)
+            }
         };
         Part {
             scenario: &s.name,
             part,
             code: &code.source,
             filename,
+            shown,
             first_line,
         }
     }
@@ -107,13 +122,19 @@ pub struct Envelope {
     pub format: u32,
 }
 
-/// A probe process's answer: what its mode produced, or the scenario's exception.
+/// A probe process's answer: what its mode produced, the scenario's exception, or
+/// the bootstrap's refusal of an interpreter older than [`MIN_PYTHON`].
 #[derive(Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Reply<T> {
     Ok(T),
     Error { error: ScenarioException },
+    Unsupported { version: String },
 }
+
+/// The oldest Python the probe runs on (`gc.freeze` is 3.7, `sys.implementation` and
+/// the rest of the probe are tested from 3.8). Also in the bootstrap, as `(3, 8)`.
+pub const MIN_PYTHON: &str = "3.8";
 
 /// The interpreter a probe ran in.
 #[derive(Clone, Debug, Deserialize, PartialEq)]

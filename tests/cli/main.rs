@@ -5,6 +5,7 @@ mod baseline;
 mod console;
 mod faults;
 mod holders;
+mod integrity;
 mod interpreter;
 mod interrupt;
 mod junit;

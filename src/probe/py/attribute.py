@@ -1,6 +1,7 @@
 # memreg probe, attribute mode: where does a failing scenario's memory come from,
 # and who holds it? Loaded by core.py's main for `attribute`, with `referrers`;
-# detection never pays for either.
+# detection never pays for either. What it calls once scenario code has run is
+# bound before, as in measuring (core.py).
 
 def _internal(filename):
     """Frames that are memreg's or the import machinery's, never the user's."""
@@ -19,16 +20,6 @@ def _library_dirs():
     return std, third
 
 
-def _shown(filename):
-    """A path as people read it: relative to the working directory when inside it."""
-    try:
-        cwd = os.getcwd() + os.sep
-        path = os.path.abspath(filename)
-        return path[len(cwd):] if path.startswith(cwd) else filename
-    except (OSError, ValueError):
-        return filename
-
-
 def attribute(config, record):
     """Where does retained memory come from? tracemalloc snapshots compared by
     traceback, and gc-tracked object counts by type (objgraph's show_growth), over
@@ -37,6 +28,8 @@ def attribute(config, record):
     import linecache
     import tracemalloc
 
+    snapshot, stop, getline = tracemalloc.take_snapshot, tracemalloc.stop, linecache.getline
+    stdlib, third_party = _library_dirs()
     frames = config["frames"]
     n = config["iterations"]
     ns = scenario_namespace(config)
@@ -45,9 +38,10 @@ def attribute(config, record):
     try:
         phase.name = "setup"
         body = compile_part(config["run"])
+        setup = compile_part(config["setup"]) if config.get("setup") else None
         tracemalloc.start(frames)
-        if config.get("setup"):
-            exec(compile_part(config["setup"]), ns)
+        if setup is not None:
+            exec(setup, ns)
         phase.name = "warmup"
         for _ in repeat(None, config["warmup"]):
             exec(body, ns)
@@ -58,18 +52,17 @@ def attribute(config, record):
         for _ in repeat(None, n):
             exec(body, ns)
         tracker.stop()
-        before = tracemalloc.take_snapshot()
+        before = snapshot()
         for _ in repeat(None, n):
             exec(body, ns)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
-        tracemalloc.stop()
+        _collect()
+        after = snapshot()
+        stop()
     except BaseException as e:
         record["status"] = "error"
         record["error"] = error_record(e, phase.name, False)
         return record
 
-    stdlib, third_party = _library_dirs()
     noise = (tracemalloc.__file__, linecache.__file__)
     filters = [tracemalloc.Filter(False, f) for f in noise]
     diffs = after.filter_traces(filters).compare_to(before.filter_traces(filters), "traceback")
@@ -104,16 +97,16 @@ def attribute(config, record):
             break
         sites.append(
             {
-                "file": _shown(filename),
+                "file": shown(filename),
                 "line": lineno,
                 "user_code": e["user"],
                 "bytes_per_iteration": e["size"] / n,
                 "blocks_per_iteration": e["count"] / n,
                 "traceback": [
                     {
-                        "file": _shown(f.filename),
+                        "file": shown(f.filename),
                         "line": f.lineno,
-                        "source": linecache.getline(f.filename, f.lineno).strip(),
+                        "source": getline(f.filename, f.lineno).strip(),
                     }
                     for f in e["frames"][-config["frames"] :]
                 ],
@@ -134,8 +127,3 @@ def attribute(config, record):
     }
     return record
 
-
-# Config and record are JSON. The json module costs ~7 ms to import without site
-# (the check process runs with -S): memreg's config is serde_json output, which is
-# also Python literal syntax once true/false/null are names, and the record is
-# written by the small encoder below.

@@ -13,7 +13,7 @@ def check(config):
                 {
                     "scenario": part["scenario"],
                     "part": part["part"],
-                    "filename": e.filename or part["filename"],
+                    "filename": shown(e.filename or part["filename"]),
                     "line": e.lineno or 0,
                     "column": e.offset or 0,
                     "message": e.msg,
@@ -25,7 +25,7 @@ def check(config):
                 {
                     "scenario": part["scenario"],
                     "part": part["part"],
-                    "filename": part["filename"],
+                    "filename": shown(part["filename"]),
                     "line": part["first_line"],
                     "column": 0,
                     "message": str(e),

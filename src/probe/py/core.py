@@ -4,11 +4,20 @@
 # work directory; the `check` process compiles each once and saves its code object
 # with marshal, so later processes load code instead of compiling it:
 #
-#   python -c BOOTSTRAP WORKDIR measure|attribute|check CONFIG.json RECORD.json
+#   python -c BOOTSTRAP WORKDIR measure|attribute|check CONFIG.json RECORD_FD TOKEN
 #
 # The other parts (counters, measure, attribute, referrers, check) are loaded into
 # this namespace by `need()` only by the modes that use them. All parts are compiled with
 # the file name '<string>', which tracebacks and attribution leave out.
+#
+# Scenario code runs in this process and may replace anything it can reach
+# (`gc.collect`, `sys.getallocatedblocks`, `builtins.exec`, `os.replace`), by
+# accident (a library that monkeypatches gc) or not. So the probe's own code runs
+# with a private copy of the builtins (the bootstrap gives it one), binds every
+# module function it measures or reports with below, before any scenario code runs,
+# and sends its record over an inherited file descriptor (RECORD_FD) that only it
+# knows about, ended by a per-process TOKEN memreg checks: never a path a scenario
+# could overwrite.
 #
 # The measuring loop must not measure itself (docs/measuring.md §1): storage for
 # samples is allocated before measuring, no Python object made for a sample outlives
@@ -21,7 +30,20 @@ import marshal
 import os
 import sys
 import time
+from array import array
 from itertools import repeat
+
+# Bound before any scenario code runs (see above).
+_getallocatedblocks = sys.getallocatedblocks
+_collect = gc.collect
+_freeze = gc.freeze
+_unfreeze = gc.unfreeze
+_perf_counter = time.perf_counter
+_write = os.write
+_close = os.close
+_getpid = os.getpid
+_PID = os.getpid()
+_CWD = os.getcwd()
 
 # Imports are kept to what every run needs: an interpreter start is part of every
 # process's cost (traceback is imported only when there is an error to format).
@@ -52,8 +74,15 @@ def need(*names):
 
 _loaded = {"core"}
 
+# Compiled file name -> the name people read (see compile_part).
+_SHOWN = {}
+
+
 def compile_part(part):
-    """Compile a code part so that tracebacks and SyntaxErrors name the YAML line."""
+    """Compile a code part so that tracebacks and SyntaxErrors name the YAML line.
+
+    The file name is absolute, so the source lines are found after the scenario
+    changes directory; tracebacks show it as memreg names the file (`shown`)."""
     code = part["code"]
     filename = part["filename"]
     padding = "\n" * (part["first_line"] - 1)
@@ -63,17 +92,37 @@ def compile_part(part):
 
         lines = (padding + code).splitlines(True)
         linecache.cache[filename] = (len(code), None, lines, filename)
+    _SHOWN[filename] = part.get("shown", filename)
     return compile(padding + code, filename, "exec", dont_inherit=True)
 
 
+def shown(filename):
+    """A path as people read it: as memreg named a scenario file, else relative to
+    the directory the process started in when inside it."""
+    if filename in _SHOWN:
+        return _SHOWN[filename]
+    try:
+        cwd = _CWD + os.sep
+        path = os.path.normpath(os.path.join(_CWD, filename))
+        return path[len(cwd):] if path.startswith(cwd) else filename
+    except (TypeError, ValueError):
+        return filename
+
+
 def user_traceback(exc):
-    """The traceback without the probe's own frames (they are all '<string>')."""
+    """The traceback without the probe's own frames (they are all '<string>'), with
+    file names as people read them."""
     import traceback
 
     te = traceback.TracebackException.from_exception(exc)
-    te.stack = traceback.StackSummary.from_list(
-        [f for f in te.stack if f.filename != "<string>"]
-    )
+    frames = []
+    for f in te.stack:
+        if f.filename == "<string>":
+            continue
+        f.line  # read the source line by the compiled (absolute) name first
+        f.filename = shown(f.filename)
+        frames.append(f)
+    te.stack = traceback.StackSummary.from_list(frames)
     return "".join(te.format())
 
 
@@ -135,6 +184,12 @@ def scenario_namespace(config):
     return module.__dict__
 
 
+# Config and record are JSON. The json module costs ~7 ms to import without site
+# (the check process runs with -S): memreg's config is serde_json output, which is
+# also Python literal syntax once true/false/null are names, and the record is
+# written by the small encoder below.
+
+
 def load_config(path):
     with open(path, encoding="utf-8") as f:
         text = f.read()
@@ -166,13 +221,23 @@ def to_json(o):
     raise TypeError("cannot encode %r" % type(o))
 
 
-def write_record(path, record):
-    tmp = path + ".tmp"
-    # errors="replace": a lone surrogate (from an undecodable file name) must not
-    # cost the whole record.
-    with open(tmp, "w", encoding="utf-8", errors="replace") as f:
-        f.write(to_json(record))
-    os.replace(tmp, path)  # the parent never sees half a record
+def write_record(record):
+    """The record, then the token: memreg takes a record without its token at the
+    end for incomplete. Only this process writes it: a copy made by os.fork() in
+    scenario code that returns into the probe does not."""
+    if _getpid() != _PID:
+        return
+    # "replace": a lone surrogate (from an undecodable file name) must not cost the
+    # whole record.
+    data = memoryview((to_json(record) + "\n" + _TOKEN + "\n").encode("utf-8", "replace"))
+    try:
+        while data:
+            data = data[_write(_RECORD_FD, data):]
+        _close(_RECORD_FD)
+    except OSError as e:
+        sys.stderr.write("memreg probe: cannot send the record (file descriptor %d): %s;"
+                         " did the scenario close it?\n" % (_RECORD_FD, e))
+        raise
 
 
 def raise_open_files_limit():
@@ -199,11 +264,11 @@ def raise_open_files_limit():
 
 
 def main():
-    mode, config_path, record_path = sys.argv[2:5]
+    mode, config_path = sys.argv[2:4]
     config = load_config(config_path)
     if mode == "check":
         need("check")
-        write_record(record_path, check(config))
+        write_record(check(config))
         return
     import faulthandler
 
@@ -222,8 +287,11 @@ def main():
     else:
         need("counters", "measure")
         record = measure(config, record)
-    sys.stdout.flush()
-    write_record(record_path, record)
+    try:
+        sys.stdout.flush()
+    except Exception:  # the scenario's stdout; the record matters more
+        pass
+    write_record(record)
     if threads_left_running():
         # The record is written. Interpreter shutdown would join every thread the
         # scenario left running, so a thread leak (a thread blocked forever per
@@ -244,4 +312,9 @@ def threads_left_running():
 # Run by the bootstrap as __main__; the probe's own tests load these parts into a
 # module of their own (tests/probe/).
 if __name__ == "__main__":
+    # The record channel: kept open until the record is written, but not inherited
+    # by programs the scenario starts.
+    _RECORD_FD = int(sys.argv[4])
+    _TOKEN = sys.argv[5]
+    os.set_inheritable(_RECORD_FD, False)
     main()

@@ -1,7 +1,8 @@
 # memreg probe, counters: the readers the measuring loop samples (memory, and the
 # open file descriptors and live threads), the peak RSS of the measured phase, and
 # the process's own memory cap. Loaded by `measure` (see core.py). Each reader
-# allocates nothing that survives a read (docs/measuring.md §1).
+# allocates nothing that survives a read (docs/measuring.md §1)
+# and is made before scenario code runs, with every function it calls bound.
 
 def native_heap_reader(notes):
     """A function returning bytes in use by the C allocator, or None (docs/measuring.md §3).
@@ -103,16 +104,17 @@ def python_heap_reader(notes):
         free.argtypes = [ctypes.c_void_p]
         buf = ctypes.c_char_p()
         size = ctypes.c_size_t()
+        byref, string_at = ctypes.byref, ctypes.string_at
 
         def read():
-            stream = open_memstream(ctypes.byref(buf), ctypes.byref(size))
+            stream = open_memstream(byref(buf), byref(size))
             if not stream:
                 return None
             try:
                 ok = stats(stream)
             finally:
                 fclose(stream)
-            text = ctypes.string_at(buf, size.value)
+            text = string_at(buf, size.value)
             free(buf)
             return parse(text) if ok else None
 
@@ -149,9 +151,10 @@ def rss_reader(notes):
         notes.append("rss left out: /proc/self/statm not available on %s" % sys.platform)
         return None
     page = os.sysconf("SC_PAGE_SIZE")
+    pread = os.pread
 
     def read():
-        return int(os.pread(fd, 128, 0).split()[1]) * page
+        return int(pread(fd, 128, 0).split()[1]) * page
 
     return read
 
@@ -336,9 +339,10 @@ def peak_reader():
     except OSError:
         fd = None
     if fd is not None:
+        pread = os.pread
 
         def read():
-            data = os.pread(fd, 4096, 0)
+            data = pread(fd, 4096, 0)
             i = data.find(b"VmHWM:")
             if i < 0:
                 return None
@@ -351,9 +355,10 @@ def peak_reader():
         import resource
 
         scale = 1 if sys.platform == "darwin" else 1024
+        getrusage, self_ = resource.getrusage, resource.RUSAGE_SELF
 
         def read():
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+            return getrusage(self_).ru_maxrss * scale
 
         return read
     except ImportError:

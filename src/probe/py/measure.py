@@ -24,11 +24,11 @@ STOPS = ("flat", "confirmed", "rss_slowing", "budget_iterations", "budget_time")
 
 def measure(config, record):
     # Bound before any scenario code runs, so a setup that replaces them changes
-    # nothing here.
-    getblocks = sys.getallocatedblocks
-    collect = gc.collect
-    freeze = gc.freeze
-    clock = time.perf_counter
+    # nothing here (core.py; the probe's builtins, `exec` included, are its own).
+    getblocks = _getallocatedblocks
+    collect = _collect
+    freeze = _freeze
+    clock = _perf_counter
     run = exec
     t_process = clock()
     notes = record["notes"]
@@ -56,8 +56,6 @@ def measure(config, record):
             tracemalloc.start(1)
             get_traced = tracemalloc.get_traced_memory
 
-        import array
-
         # All storage the measuring loop needs, allocated before the start read so
         # that "held" figures count the scenario's memory, not the probe's.
 
@@ -67,12 +65,12 @@ def measure(config, record):
         W = config["iterations"]
         confirm = config["confirm"]
         zeros = bytes(8 * (S + 1))
-        blocks = array.array("q", zeros)
-        native = array.array("q", zeros)
-        rss = array.array("q", zeros)
-        traced = array.array("q", zeros)
-        fds = array.array("q", zeros)
-        threads = array.array("q", zeros)
+        blocks = array("q", zeros)
+        native = array("q", zeros)
+        rss = array("q", zeros)
+        traced = array("q", zeros)
+        fds = array("q", zeros)
+        threads = array("q", zeros)
         series = [(blocks, "blocks", True)]
         if read_native is not None:
             series.append((native, "native", True))
@@ -85,7 +83,7 @@ def measure(config, record):
         if read_threads is not None:
             series.append((threads, "threads", True))
         # The series at the end of the user's window, kept when the window extends.
-        kept = [(array.array("q", zeros), v, key) for v, key, _ in series]
+        kept = [(array("q", zeros), v, key) for v, key, _ in series]
         # Counters that decide whether to look longer, with their threshold as a
         # fraction num/den per iteration (tolerance in counter units).
         gating = [
@@ -94,12 +92,12 @@ def measure(config, record):
             if key in config["thresholds"]
         ]
         # Changing numbers live in arrays: [window, extensions, stop reason].
-        state = array.array("q", [W, 0, STOP_FLAT])
+        state = array("q", [W, 0, STOP_FLAT])
         # [body seconds, measure seconds, seconds at the end of the user's window]
-        acc = array.array("d", [0.0, 0.0, 0.0])
+        acc = array("d", [0.0, 0.0, 0.0])
         # Figures read at the end of the user's window: [python bytes, peak RSS,
         # tracemalloc peak] (-1: not read).
-        at_w = array.array("q", [-1, -1, -1])
+        at_w = array("q", [-1, -1, -1])
         max_window = confirm["max_window"]
         time_budget = confirm["time_s"]
         deadline = confirm["deadline_s"]
@@ -173,7 +171,7 @@ def measure(config, record):
                     at_w[0] = read_python() or -1  # None under tracemalloc's hooks
                 at_w[1] = read_peak() or -1
                 if tracing:
-                    at_w[2] = tracemalloc.get_traced_memory()[1]
+                    at_w[2] = get_traced()[1]
             # Look longer? Integer arithmetic on the samples only.
             growing = heap_slowing = 0
             steady = 1
@@ -215,7 +213,7 @@ def measure(config, record):
             state[1] += 1
             s = half + 1
         acc[1] = clock() - t_start
-        gc.unfreeze()
+        _unfreeze()
 
         record["series"] = {key: v.tolist() for v, key, _ in series}
         record["window"] = state[0]
