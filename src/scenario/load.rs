@@ -2,7 +2,7 @@
 //! the first) and names its file and line, or the scenario.
 
 use super::schema::{RawFile, RawScenario};
-use super::{defaults, locate, Code, Scenario};
+use super::{defaults, locate, problems, Code, Scenario};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -142,8 +142,11 @@ fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
         let at = e.utf8_error().valid_up_to();
         one(format!("not valid UTF-8 (first bad byte at offset {at})"))
     })?;
+    // A byte-order mark (some Windows editors write one) is not part of the YAML;
+    // yaml_serde would read it as a second document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let value: yaml_serde::Value =
-        yaml_serde::from_str(&text).map_err(|e| vec![yaml_error(path, &e)])?;
+        yaml_serde::from_str(text).map_err(|e| vec![yaml_error(path, &e)])?;
     let list_form = value
         .as_mapping()
         .is_some_and(|m| m.contains_key(yaml_serde::Value::from("scenarios")));
@@ -152,40 +155,85 @@ fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
             "empty file: expected a scenario (a mapping with at least `run:`)".into(),
         ));
     }
-    let raws: Vec<RawScenario> = if list_form {
-        let file: RawFile = yaml_serde::from_str(&text).map_err(|e| vec![yaml_error(path, &e)])?;
-        if file.scenarios.is_empty() {
-            return Err(one("`scenarios:` is an empty list".into()));
+    let mut errors = Vec::new();
+    let raws: Vec<Option<RawScenario>> = if list_form {
+        match yaml_serde::from_str::<RawFile>(text) {
+            Ok(file) => file.scenarios.into_iter().map(Some).collect(),
+            Err(e) => {
+                let Some(items) = value.get("scenarios").and_then(|v| v.as_sequence()) else {
+                    return Err(vec![yaml_error(path, &e)]);
+                };
+                errors.extend(
+                    problems::unknown_top_keys(text, &keys(&value))
+                        .iter()
+                        .map(|e| yaml_error(path, e)),
+                );
+                let mut raws = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match problems::parse(text, Some(i), &keys(item)) {
+                        Ok(raw) => raws.push(Some(raw)),
+                        Err(es) => {
+                            errors.extend(es.iter().map(|e| yaml_error(path, e)));
+                            raws.push(None);
+                        }
+                    }
+                }
+                raws
+            }
         }
-        file.scenarios
     } else {
-        vec![yaml_serde::from_str(&text).map_err(|e| vec![yaml_error(path, &e)])?]
+        match yaml_serde::from_str::<RawScenario>(text) {
+            Ok(raw) => vec![Some(raw)],
+            Err(_) => {
+                let es = problems::parse(text, None, &keys(&value))
+                    .err()
+                    .unwrap_or_default();
+                return Err(es.iter().map(|e| yaml_error(path, e)).collect());
+            }
+        }
     };
-    let starts = locate::code_starts(&text, list_form);
+    if raws.is_empty() {
+        return Err(one("`scenarios:` is an empty list".into()));
+    }
+    let starts = locate::code_starts(text, list_form);
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut out = Vec::new();
-    let mut errors = Vec::new();
     let count = raws.len();
     for (i, raw) in raws.into_iter().enumerate() {
+        let Some(raw) = raw else { continue };
         let lines = starts.get(i).filter(|_| starts.len() == count);
         let default_name = if list_form {
             format!("{stem}[{i}]")
         } else {
             stem.clone()
         };
-        match build(path, &text, raw, default_name, lines) {
+        match build(path, text, raw, default_name, lines) {
             Ok(s) => out.push(s),
-            Err(e) => errors.push(e),
+            Err(mut e) => errors.append(&mut e),
         }
     }
     if errors.is_empty() {
         Ok(out)
     } else {
+        // In file order; problems without a position (found after parsing) last.
+        errors.sort_by_key(|e| e.location.unwrap_or((usize::MAX, 0)));
         Err(errors)
     }
+}
+
+/// The string keys of a mapping (none for anything else).
+fn keys(value: &yaml_serde::Value) -> Vec<String> {
+    value
+        .as_mapping()
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn build(
@@ -194,18 +242,21 @@ fn build(
     raw: RawScenario,
     default_name: String,
     lines: Option<&HashMap<&'static str, usize>>,
-) -> Result<Scenario, LoadError> {
+) -> Result<Scenario, Vec<LoadError>> {
     let name = raw.name.map(|n| n.0).unwrap_or(default_name);
-    let err = |message: String| LoadError {
-        path: path.to_owned(),
-        location: None,
-        scenario: Some(name.clone()),
-        message,
+    let mut problems = Vec::new();
+    let mut problem = |message: String| {
+        problems.push(LoadError {
+            path: path.to_owned(),
+            location: None,
+            scenario: Some(name.clone()),
+            message,
+        })
     };
     if let Err(m) = super::schema::check_name(&name) {
-        return Err(err(format!(
+        problem(format!(
             "{m} (the default name is the file name; set `name:`)"
-        )));
+        ));
     }
     let code = |key: &'static str, source: String| {
         let first_line = lines
@@ -225,10 +276,10 @@ fn build(
         let joined = dir.join(&entry);
         let abs = std::path::absolute(&joined).unwrap_or(joined);
         if !abs.is_dir() {
-            return Err(err(format!(
+            problem(format!(
                 "pythonpath entry `{entry}` ({}) is not a directory",
                 abs.display()
-            )));
+            ));
         }
         pythonpath.push(abs);
     }
@@ -236,10 +287,34 @@ fn build(
     metrics.sort();
     metrics.dedup();
     if metrics.is_empty() {
-        return Err(err(
+        problem(
             "`metrics` must name at least one of blocks, native, rss, tracemalloc, fds, threads"
                 .into(),
-        ));
+        );
+    }
+    let confirm = {
+        let iterations = raw
+            .iterations
+            .as_ref()
+            .map_or(defaults::ITERATIONS, |v| v.0);
+        let c = raw.confirm.as_ref();
+        let max = c
+            .and_then(|c| c.iterations.as_ref())
+            .map_or(iterations.saturating_mul(defaults::CONFIRM_FACTOR), |v| v.0);
+        if max < iterations {
+            problem(format!(
+                "`confirm.iterations` ({max}) must be at least `iterations` ({iterations})"
+            ));
+        }
+        super::ConfirmSettings {
+            iterations: max,
+            time: c
+                .and_then(|c| c.time.as_ref())
+                .map_or(defaults::CONFIRM_TIME, |t| t.0),
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
     }
     Ok(Scenario {
         description: raw.description,
@@ -252,10 +327,8 @@ fn build(
             .as_ref()
             .map_or(defaults::ITERATIONS, |v| v.0),
         warmup: raw.warmup.map_or(defaults::WARMUP, |v| v.0),
-        processes: raw
-            .processes
-            .map_or(Ok(defaults::PROCESSES), |v| u32::try_from(v.0))
-            .map_err(|_| err("`processes` is too large".into()))?,
+        // At most bounds::MAX_PROCESSES.
+        processes: raw.processes.map_or(defaults::PROCESSES, |v| v.0 as u32),
         timeout: raw.timeout.map_or(defaults::TIMEOUT, |v| v.0),
         memory_limit: raw.memory_limit.map_or(defaults::MEMORY_LIMIT, |v| v.0),
         python: raw.python.map(|p| p.0),
@@ -283,27 +356,7 @@ fn build(
                     .map_or(d.absolute, |a| a.0 .0 as f64),
             }
         },
-        confirm: {
-            let iterations = raw
-                .iterations
-                .as_ref()
-                .map_or(defaults::ITERATIONS, |v| v.0);
-            let c = raw.confirm.as_ref();
-            let max = c
-                .and_then(|c| c.iterations.as_ref())
-                .map_or(iterations.saturating_mul(defaults::CONFIRM_FACTOR), |v| v.0);
-            if max < iterations {
-                return Err(err(format!(
-                    "`confirm.iterations` ({max}) must be at least `iterations` ({iterations})"
-                )));
-            }
-            super::ConfirmSettings {
-                iterations: max,
-                time: c
-                    .and_then(|c| c.time.as_ref())
-                    .map_or(defaults::CONFIRM_TIME, |t| t.0),
-            }
-        },
+        confirm,
         attribution: {
             let d = super::AttributionSettings::default();
             let a = raw.attribution;
@@ -311,11 +364,11 @@ fn build(
                 frames: a
                     .as_ref()
                     .and_then(|a| a.frames.as_ref())
-                    .map_or(d.frames, |v| v.0.min(100)),
+                    .map_or(d.frames, |v| v.0),
                 top: a
                     .as_ref()
                     .and_then(|a| a.top.as_ref())
-                    .map_or(d.top, |v| v.0.min(100)),
+                    .map_or(d.top, |v| v.0),
             }
         },
         name,

@@ -1,11 +1,13 @@
 //! Scenarios: what a user asks memreg to run, as read and checked from YAML files.
 //!
 //! `load` turns paths into validated [`Scenario`]s (or errors naming file:line:column);
-//! `schema` is the YAML shape; `locate` finds where code blocks start in the file so
-//! Python tracebacks can name YAML lines.
+//! `schema` is the YAML shape; `problems` finds every problem of a scenario that does
+//! not parse, not just the first; `locate` finds where code blocks start in the file
+//! so Python tracebacks can name YAML lines.
 
 mod load;
 mod locate;
+mod problems;
 mod schema;
 
 pub use load::{discover, load, load_all, LoadError};
@@ -40,9 +42,32 @@ pub mod defaults {
     pub const CONFIRM_FACTOR: u64 = 16;
     /// ... and spend at most this long measuring, extensions included.
     pub const CONFIRM_TIME: Duration = Duration::from_secs(20);
+}
+
+/// The bounds of every number a scenario gives (README, "Scenario reference"): wide
+/// enough for any real use, narrow enough that a typo cannot make memreg allocate
+/// for four billion processes or wait for a year.
+pub mod bounds {
+    use std::time::Duration;
+
     /// The verdict compares quarters of the measured window: fewer samples than
     /// this cannot show a trend.
     pub const MIN_ITERATIONS: u64 = 16;
+    /// For `iterations` and `warmup`: 10^9 runs of even an empty body take minutes.
+    pub const MAX_ITERATIONS: u64 = 1_000_000_000;
+    /// Fresh interpreters per scenario: 1000 give a sign test far below any alpha.
+    pub const MAX_PROCESSES: u64 = 1000;
+    /// Traceback depth and sites or types shown (`attribution:`).
+    pub const MAX_SHOWN: u64 = 100;
+    /// `confirm.iterations`: the longest window a process may extend to.
+    pub const MAX_CONFIRM_ITERATIONS: u64 = 16 * MAX_ITERATIONS;
+    /// `timeout` and `confirm.time`, per process (24h).
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+    /// Any size (`memory_limit`, `tolerance`, `regression.absolute`): 1 TiB.
+    pub const MAX_SIZE: u64 = 1 << 40;
+    /// `memory_limit`: a Python interpreter alone is 10 to 20 MiB resident, and the
+    /// limit covers the whole process; a smaller one fails every process.
+    pub const MIN_MEMORY_LIMIT: u64 = 32 << 20;
 }
 
 /// One piece of Python source from a scenario, with where it starts in the YAML file

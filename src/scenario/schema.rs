@@ -1,7 +1,8 @@
 //! The YAML shape of a scenario. Every check that can be done while parsing is done
 //! here, so that yaml_serde attaches the line and column of the offending value.
 
-use crate::units::{parse_duration, Bytes};
+use super::bounds;
+use crate::units::{format_bytes, parse_duration, Bytes};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -14,28 +15,54 @@ pub(crate) struct RawFile {
     pub scenarios: Vec<RawScenario>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawScenario {
-    pub name: Option<Name>,
-    pub description: Option<String>,
-    pub setup: Option<String>,
-    pub run: NonBlank,
-    pub teardown: Option<String>,
-    pub iterations: Option<AtLeast<{ super::defaults::MIN_ITERATIONS }>>,
-    pub warmup: Option<AtLeast<0>>,
-    pub processes: Option<AtLeast<1>>,
-    pub timeout: Option<DurationValue>,
-    pub memory_limit: Option<SizeValue>,
-    pub python: Option<NonBlank>,
-    pub env: Option<BTreeMap<String, EnvValue>>,
-    pub pythonpath: Option<Vec<String>>,
-    pub tolerance: Option<SizeValue>,
-    pub expect: Option<Expect>,
-    pub metrics: Option<Vec<Metric>>,
-    pub regression: Option<RawRegression>,
-    pub attribution: Option<RawAttribution>,
-    pub confirm: Option<RawConfirm>,
+/// Declares [`RawScenario`] and, from the same list, [`FIELDS`] and [`check_field`],
+/// which parse one key alone (so every bad key of a file can be reported, see
+/// `problems`).
+macro_rules! scenario_fields {
+    ($($field:ident: $ty:ty,)*) => {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct RawScenario {
+            $(pub $field: $ty,)*
+        }
+
+        /// Every key a scenario may have.
+        pub(crate) const FIELDS: &[&str] = &[$(stringify!($field)),*];
+
+        /// Parses the value of scenario key `key` as [`RawScenario`] would, and
+        /// drops it; `None` for an unknown key.
+        pub(crate) fn check_field<'de, D: Deserializer<'de>>(
+            key: &str,
+            d: D,
+        ) -> Option<Result<(), D::Error>> {
+            match key {
+                $(stringify!($field) => Some(<$ty>::deserialize(d).map(drop)),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+scenario_fields! {
+    name: Option<Name>,
+    description: Option<String>,
+    setup: Option<String>,
+    run: NonBlank,
+    teardown: Option<String>,
+    iterations: Option<Within<{ bounds::MIN_ITERATIONS }, { bounds::MAX_ITERATIONS }>>,
+    warmup: Option<Within<0, { bounds::MAX_ITERATIONS }>>,
+    processes: Option<Within<1, { bounds::MAX_PROCESSES }>>,
+    timeout: Option<DurationValue>,
+    memory_limit: Option<MemoryLimit>,
+    python: Option<NonBlank>,
+    env: Option<BTreeMap<String, EnvValue>>,
+    pythonpath: Option<Vec<String>>,
+    tolerance: Option<SizeValue>,
+    expect: Option<Expect>,
+    metrics: Option<Vec<Metric>>,
+    regression: Option<RawRegression>,
+    attribution: Option<RawAttribution>,
+    confirm: Option<RawConfirm>,
 }
 
 /// `confirm: {iterations: 32000, time: 20s}`: how much longer a process may measure
@@ -43,7 +70,7 @@ pub(crate) struct RawScenario {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfirm {
-    pub iterations: Option<AtLeast<{ super::defaults::MIN_ITERATIONS }>>,
+    pub iterations: Option<Within<{ bounds::MIN_ITERATIONS }, { bounds::MAX_CONFIRM_ITERATIONS }>>,
     pub time: Option<DurationValue>,
 }
 
@@ -51,8 +78,8 @@ pub(crate) struct RawConfirm {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAttribution {
-    pub frames: Option<AtLeast<1>>,
-    pub top: Option<AtLeast<1>>,
+    pub frames: Option<Within<1, { bounds::MAX_SHOWN }>>,
+    pub top: Option<Within<1, { bounds::MAX_SHOWN }>>,
 }
 
 /// `regression: {relative: 10%, absolute: 1 MiB}`: how far a baseline figure may
@@ -234,60 +261,104 @@ pub(crate) fn check_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A whole number of at least `N`.
+/// A whole number from `MIN` to `MAX`.
 #[derive(Debug)]
-pub(crate) struct AtLeast<const N: u64>(pub u64);
+pub(crate) struct Within<const MIN: u64, const MAX: u64>(pub u64);
 
-impl<'de, const N: u64> Deserialize<'de> for AtLeast<N> {
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Within<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<const N: u64>;
-        impl<const N: u64> Visitor<'_> for V<N> {
-            type Value = AtLeast<N>;
+        struct V<const MIN: u64, const MAX: u64>;
+        impl<const MIN: u64, const MAX: u64> Visitor<'_> for V<MIN, MAX> {
+            type Value = Within<MIN, MAX>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(f, "a whole number of at least {N}")
+                write!(f, "a whole number from {MIN} to {MAX}")
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AtLeast<N>, E> {
-                if v < N {
-                    return Err(E::custom(format!("must be at least {N}, got {v}")));
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Within<MIN, MAX>, E> {
+                if v < MIN {
+                    return Err(E::custom(format!("must be at least {MIN}, got {v}")));
                 }
-                Ok(AtLeast(v))
+                if v > MAX {
+                    return Err(E::custom(format!("must be at most {MAX}, got {v}")));
+                }
+                Ok(Within(v))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AtLeast<N>, E> {
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Within<MIN, MAX>, E> {
                 match u64::try_from(v) {
                     Ok(v) => self.visit_u64(v),
-                    Err(_) => Err(E::custom(format!("must be at least {N}, got {v}"))),
+                    Err(_) => Err(E::custom(format!("must be at least {MIN}, got {v}"))),
                 }
             }
         }
-        d.deserialize_u64(V::<N>)
+        d.deserialize_u64(V::<MIN, MAX>)
     }
 }
 
-/// A size: `64 B`, `2 GiB`, or a number of bytes.
+/// `memory_limit`: a size of at least [`bounds::MIN_MEMORY_LIMIT`].
+#[derive(Debug)]
+pub(crate) struct MemoryLimit(pub Bytes);
+
+impl<'de> Deserialize<'de> for MemoryLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Size {
+            min: bounds::MIN_MEMORY_LIMIT,
+            why: "the limit covers the whole process, and a Python interpreter alone takes 10 to 20 MiB",
+        })
+        .map(MemoryLimit)
+    }
+}
+
+/// A size: `64 B`, `2 GiB`, or a number of bytes, at most [`bounds::MAX_SIZE`].
 #[derive(Debug)]
 pub(crate) struct SizeValue(pub Bytes);
 
 impl<'de> Deserialize<'de> for SizeValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = SizeValue;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a size such as `64 B`, `1 KiB` or `2 GiB`")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SizeValue, E> {
-                Ok(SizeValue(Bytes(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SizeValue, E> {
-                u64::try_from(v)
-                    .map(|v| SizeValue(Bytes(v)))
-                    .map_err(|_| E::custom(format!("invalid size `{v}`: must not be negative")))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<SizeValue, E> {
-                Bytes::parse(v).map(SizeValue).map_err(E::custom)
-            }
+        d.deserialize_any(Size { min: 0, why: "" }).map(SizeValue)
+    }
+}
+
+/// Reads a size from `min` to [`bounds::MAX_SIZE`]; `why` explains the minimum.
+/// (Checks run inside the visitor so the parser attaches the value's position.)
+struct Size {
+    min: u64,
+    why: &'static str,
+}
+
+impl Visitor<'_> for Size {
+    type Value = Bytes;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a size such as `64 B`, `1 KiB` or `2 GiB`")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Bytes, E> {
+        if v > bounds::MAX_SIZE {
+            return Err(E::custom(format!(
+                "invalid size `{}`: at most {} ({} bytes)",
+                format_bytes(v as f64),
+                format_bytes(bounds::MAX_SIZE as f64),
+                bounds::MAX_SIZE
+            )));
         }
-        d.deserialize_any(V)
+        if v < self.min {
+            return Err(E::custom(format!(
+                "`{}` is too small: at least {} ({})",
+                format_bytes(v as f64),
+                format_bytes(self.min as f64),
+                self.why
+            )));
+        }
+        Ok(Bytes(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Bytes, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(format!(
+                "invalid size `{v}`: must not be negative"
+            ))),
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
+        let b = Bytes::parse(v).map_err(E::custom)?;
+        self.visit_u64(b.0)
     }
 }
 
@@ -313,7 +384,11 @@ impl<'de> Deserialize<'de> for DurationValue {
                 self.visit_str(&v.to_string())
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationValue, E> {
-                parse_duration(v).map(DurationValue).map_err(E::custom)
+                let d = parse_duration(v).map_err(E::custom)?;
+                if d > bounds::MAX_TIMEOUT {
+                    return Err(E::custom(format!("`{v}` is too long: at most 24h")));
+                }
+                Ok(DurationValue(d))
             }
         }
         d.deserialize_any(V)

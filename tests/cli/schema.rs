@@ -238,3 +238,110 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
         assert!(help.stdout.contains(line), "{line}\n{}", help.stdout);
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let s = Scratch::new();
+    s.write(
+        "bom.yaml",
+        "\u{feff}name: bom\nrun: pass\niterations: 16\nwarmup: 0\nprocesses: 1\n",
+    );
+    let r = s.memreg(&["run", "bom.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("1 scenario: 1 passed"), "{}", r.all());
+}
+
+#[test]
+fn numbers_and_sizes_past_their_bounds_are_rejected() {
+    let cases = [
+        (
+            "processes: 4294967295",
+            "a.yaml:2:12: processes: must be at most 1000, got 4294967295",
+        ),
+        (
+            "iterations: 2000000000",
+            "a.yaml:2:13: iterations: must be at most 1000000000, got 2000000000",
+        ),
+        (
+            "warmup: 18446744073709551615",
+            "a.yaml:2:9: warmup: must be at most 1000000000",
+        ),
+        (
+            "timeout: 25h",
+            "a.yaml:2:10: timeout: `25h` is too long: at most 24h",
+        ),
+        (
+            "memory_limit: 0 B",
+            "a.yaml:2:15: memory_limit: `0 B` is too small: at least 32.0 MiB",
+        ),
+        (
+            "memory_limit: 16 MiB",
+            "a.yaml:2:15: memory_limit: `16.0 MiB` is too small: at least 32.0 MiB",
+        ),
+        (
+            "tolerance: 2 TiB",
+            "a.yaml:2:12: tolerance: invalid size `2.0 TiB`: at most 1.0 TiB",
+        ),
+        (
+            "regression: {absolute: 5 TB}",
+            "regression.absolute: invalid size `4.5 TiB`: at most 1.0 TiB",
+        ),
+        (
+            "attribution: {frames: 101}",
+            "attribution.frames: must be at most 100, got 101",
+        ),
+    ];
+    for (line, want) in cases {
+        rejects("a.yaml", &format!("run: pass\n{line}\n"), want);
+    }
+}
+
+#[test]
+fn every_problem_in_a_file_is_reported_and_nothing_is_left_behind() {
+    let s = Scratch::new();
+    s.write(
+        "one.yaml",
+        "processes: 0\nbogus: 1\nmemory_limit: 0 B\ntimeout: soon\n",
+    );
+    s.write(
+        "list.yaml",
+        "scenarios:\n  - run: pass\n    iterations: 3\n    extra: 1\n  - name: fine\n    run: pass\n  - run: pass\n    metrics: [heap]\n    expect: maybe\nstray: 1\n",
+    );
+    let tmp = s.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = s
+        .command(&["run", "one.yaml", "list.yaml"])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let r = crate::support::Run::from(out);
+    assert_eq!(r.code, 2, "{}", r.all());
+    let errors: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    let want = [
+        "error: one.yaml:1:1: missing field `run`",
+        "error: one.yaml:1:12: processes: must be at least 1, got 0",
+        "error: one.yaml:2:1: unknown field `bogus`",
+        "error: one.yaml:3:15: memory_limit: `0 B` is too small",
+        "error: one.yaml:4:10: timeout: invalid duration `soon`",
+        "error: list.yaml:3:17: scenarios[0].iterations: must be at least 16, got 3",
+        "error: list.yaml:4:5: scenarios[0]: unknown field `extra`",
+        "error: list.yaml:8:15: scenarios[2].metrics[0]: unknown variant `heap`",
+        "error: list.yaml:9:13: scenarios[2].expect: unknown variant `maybe`",
+        "error: list.yaml:10:1: unknown field `stray`, expected `scenarios`",
+    ];
+    assert_eq!(errors.len(), want.len(), "{}", r.all());
+    for (got, want) in errors.iter().zip(want) {
+        assert!(
+            got.starts_with(want),
+            "`{got}` is not `{want}...`\n{}",
+            r.all()
+        );
+    }
+    assert!(r.stderr.contains("nothing was run"), "{}", r.all());
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
