@@ -84,6 +84,7 @@ impl Collect<'_> {
                 &py.environment_key(),
                 &o.figures,
                 &py.build,
+                &py.allocator,
                 self.strict,
             ));
         }

@@ -11,11 +11,16 @@ use std::collections::BTreeMap;
 pub enum BaselineResult {
     /// No stored baseline for this scenario in this environment.
     Missing { environment: String, strict: bool },
-    /// Stored with other iterations or warm-up: the figures are not comparable.
+    /// Stored with other iterations or warm-up, or under another allocator: the
+    /// figures are not comparable.
     SettingsDiffer {
         environment: String,
         /// `iterations` and `warmup` the baseline was recorded with.
         recorded: (u64, u64),
+        /// The allocator the baseline was recorded with and the one now, when they
+        /// differ (`pymalloc` -> `malloc`): under `PYTHONMALLOC=malloc` every object
+        /// is a C heap block, so blocks and native heap measure other things.
+        allocator: Option<(String, String)>,
         strict: bool,
     },
     Compared {
@@ -63,6 +68,7 @@ pub fn evaluate(
     environment: &str,
     per_process: &[BTreeMap<Figure, i64>],
     python_build: &str,
+    allocator: &str,
     strict: bool,
 ) -> BaselineResult {
     let environment = environment.to_owned();
@@ -72,10 +78,15 @@ pub fn evaluate(
             strict,
         };
     };
-    if entry.iterations != scenario.iterations || entry.warmup != scenario.warmup {
+    let allocator = allocator_change(&entry.allocator, allocator);
+    if entry.iterations != scenario.iterations
+        || entry.warmup != scenario.warmup
+        || allocator.is_some()
+    {
         return BaselineResult::SettingsDiffer {
             environment,
             recorded: (entry.iterations, entry.warmup),
+            allocator,
             strict,
         };
     }
@@ -101,5 +112,79 @@ pub fn evaluate(
         environment,
         figures,
         recorded_with: (entry.python_build != python_build).then(|| entry.python_build.clone()),
+    }
+}
+
+/// What differs between two allocator descriptions (`pymalloc, glibc 2.36`): the
+/// object allocator, or the C library's name. A C library's version does not
+/// change what the figures measure; it is in the Python build note when it matters.
+/// A baseline that recorded no allocator is taken as comparable.
+fn allocator_change(recorded: &str, now: &str) -> Option<(String, String)> {
+    if recorded.is_empty() || now.is_empty() {
+        return None;
+    }
+    let parts = |s: &str| -> (String, String) {
+        let mut it = s.split(',').map(str::trim);
+        let object = it.next().unwrap_or("").to_owned();
+        let libc = it
+            .next()
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or("")
+            .to_owned();
+        (object, libc)
+    };
+    let (old, new) = (parts(recorded), parts(now));
+    let differing: Vec<(String, String)> = [(old.0, new.0), (old.1, new.1)]
+        .into_iter()
+        .filter(|(a, b)| a != b)
+        .collect();
+    if differing.is_empty() {
+        return None;
+    }
+    let join = |pick: fn(&(String, String)) -> &String| {
+        differing
+            .iter()
+            .map(|d| pick(d).as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some((join(|d| &d.0), join(|d| &d.1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allocator_change;
+
+    #[test]
+    fn the_allocator_and_the_c_library_decide_what_is_comparable() {
+        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        let cases = [
+            ("pymalloc, glibc 2.36", "pymalloc, glibc 2.36", None),
+            ("pymalloc, glibc 2.36", "pymalloc, glibc 2.39", None),
+            (
+                "pymalloc, glibc 2.36",
+                "malloc, glibc 2.36",
+                pair("pymalloc", "malloc"),
+            ),
+            (
+                "pymalloc",
+                "pymalloc_debug",
+                pair("pymalloc", "pymalloc_debug"),
+            ),
+            (
+                "pymalloc, glibc 2.36",
+                "pymalloc, musl",
+                pair("glibc", "musl"),
+            ),
+            (
+                "pymalloc, glibc 2.36",
+                "malloc, musl",
+                pair("pymalloc, glibc", "malloc, musl"),
+            ),
+            ("", "malloc, glibc 2.36", None),
+        ];
+        for (old, new, want) in cases {
+            assert_eq!(allocator_change(old, new), want, "{old} -> {new}");
+        }
     }
 }

@@ -42,11 +42,13 @@ pub enum BaselineChange {
         figure: Figure,
         median: f64,
     },
-    /// Re-recorded because iterations or warm-up changed.
+    /// Re-recorded because iterations, warm-up or the allocator changed.
     Settings {
         scenario: String,
         recorded: (u64, u64),
         now: (u64, u64),
+        /// The allocator before and now, when it changed.
+        allocator: Option<(String, String)>,
     },
     /// A figure that changed meaningfully (regressed or improved).
     Changed {
@@ -91,6 +93,7 @@ impl<'a> Recorder<'a> {
             env,
             &entry.per_process(),
             &entry.python_build,
+            &entry.allocator,
             false,
         );
         let write = match &result {
@@ -106,11 +109,16 @@ impl<'a> Recorder<'a> {
                 }
                 true
             }
-            BaselineResult::SettingsDiffer { recorded, .. } => {
+            BaselineResult::SettingsDiffer {
+                recorded,
+                allocator,
+                ..
+            } => {
                 self.changes.push(BaselineChange::Settings {
                     scenario: name.clone(),
                     recorded: *recorded,
                     now: (scenario.iterations, scenario.warmup),
+                    allocator: allocator.clone(),
                 });
                 true
             }

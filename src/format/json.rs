@@ -320,6 +320,9 @@ enum Baseline {
         recorded_iterations: u64,
         #[serde(default)]
         recorded_warmup: u64,
+        /// The allocator when it differs: `{"recorded": "pymalloc", "now": "malloc"}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allocator: Option<AllocatorChangeJ>,
     },
     Compared {
         environment: String,
@@ -329,6 +332,12 @@ enum Baseline {
         #[serde(default)]
         recorded_with: Option<String>,
     },
+}
+
+#[derive(Serialize, Deserialize)]
+struct AllocatorChangeJ {
+    recorded: String,
+    now: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -678,13 +687,17 @@ fn baseline_j(o: &Outcome, b: &BaselineResult) -> Baseline {
         BaselineResult::SettingsDiffer {
             environment,
             recorded,
+            allocator,
             strict,
         } => Baseline::SettingsDiffer {
             environment: environment.clone(),
-            detail: prose::settings_detail(*recorded, (o.iterations, o.warmup)),
+            detail: prose::not_comparable(*recorded, (o.iterations, o.warmup), allocator.as_ref()),
             strict: *strict,
             recorded_iterations: recorded.0,
             recorded_warmup: recorded.1,
+            allocator: allocator
+                .clone()
+                .map(|(recorded, now)| AllocatorChangeJ { recorded, now }),
         },
         BaselineResult::Compared {
             environment,
@@ -1030,10 +1043,12 @@ fn baseline_m(b: Baseline) -> Result<BaselineResult, String> {
             strict,
             recorded_iterations,
             recorded_warmup,
+            allocator,
             ..
         } => BaselineResult::SettingsDiffer {
             environment,
             recorded: (recorded_iterations, recorded_warmup),
+            allocator: allocator.map(|a| (a.recorded, a.now)),
             strict,
         },
         Baseline::Compared {

@@ -467,6 +467,23 @@ pub fn settings_detail(recorded: (u64, u64), now: (u64, u64)) -> String {
     )
 }
 
+/// Why a baseline was recorded with figures not comparable with these: the
+/// allocator, the settings, or both.
+pub fn not_comparable(
+    recorded: (u64, u64),
+    now: (u64, u64),
+    allocator: Option<&(String, String)>,
+) -> String {
+    let mut why = Vec::new();
+    if let Some((then, now)) = allocator {
+        why.push(format!("allocator differs ({then} -> {now})"));
+    }
+    if recorded != now {
+        why.push(format!("recorded with {}", settings_detail(recorded, now)));
+    }
+    why.join("; ")
+}
+
 /// A note on a comparison with a baseline recorded by another Python build.
 pub fn recorded_with_note(recorded: &str, now: &str) -> String {
     format!("baseline recorded with Python {recorded}, now {now}")
@@ -479,10 +496,11 @@ pub fn baseline_summary(o: &Outcome, b: &BaselineResult) -> String {
         BaselineResult::SettingsDiffer {
             environment,
             recorded,
+            allocator,
             ..
         } => format!(
-            "baseline for {environment} was recorded with {}: not compared",
-            settings_detail(*recorded, (o.iterations, o.warmup))
+            "baseline for {environment} not comparable: {}",
+            not_comparable(*recorded, (o.iterations, o.warmup), allocator.as_ref())
         ),
         BaselineResult::Compared { .. } => {
             let regressed = b.with(Change::Regressed);
@@ -501,9 +519,14 @@ pub fn baseline_summary(o: &Outcome, b: &BaselineResult) -> String {
     }
 }
 
-/// The note a comparison adds to the scenario's notes, if any.
+/// The note a comparison adds to the scenario's notes, if any: a baseline recorded
+/// by another Python build, or one not compared (unless that failed the scenario,
+/// which says so itself).
 pub fn baseline_note(o: &Outcome) -> Option<String> {
     match &o.baseline {
+        Some(b @ BaselineResult::SettingsDiffer { strict: false, .. }) => {
+            Some(baseline_summary(o, b))
+        }
         Some(BaselineResult::Compared {
             recorded_with: Some(then),
             ..
@@ -915,10 +938,14 @@ pub fn change_table(changes: &[BaselineChange], unchanged: usize) -> String {
                 scenario,
                 recorded,
                 now,
+                allocator,
             } => [
                 scenario.clone(),
                 "(all)".into(),
-                format!("settings changed: {}", settings_detail(*recorded, *now)),
+                format!(
+                    "not comparable: {}",
+                    not_comparable(*recorded, *now, allocator.as_ref())
+                ),
                 "re-recorded".into(),
             ],
             BaselineChange::Changed {

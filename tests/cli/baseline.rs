@@ -217,3 +217,65 @@ fn scenario_names_that_are_not_file_names_map_safely() {
     assert!(!s.path().join("escape me.json").exists());
     assert_eq!(s.memreg(&["run"]).code, 0);
 }
+
+#[test]
+fn a_run_under_another_allocator_is_not_compared_with_a_pymalloc_baseline() {
+    let s = Scratch::new();
+    s.write("scenarios/holder.yaml", &holder(3000));
+    let r = s.memreg(&["baseline", "update"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        s.read("baselines/holder.json")
+            .contains("\"allocator\": \"pymalloc"),
+        "{}",
+        s.read("baselines/holder.json")
+    );
+    // Under PYTHONMALLOC=malloc every object is a C heap block: compared, held_native
+    // would read as a regression of more than 100%.
+    let out = s
+        .command(&["run", "--json", "r.json", "--junit", "j.xml"])
+        .env("PYTHONMALLOC", "malloc")
+        .output()
+        .unwrap();
+    let r = crate::support::Run::from(out);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.stdout.contains("REGRESSED"), "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("not comparable: allocator differs (pymalloc -> malloc)"),
+        "{}",
+        r.all()
+    );
+    let json: serde_json::Value = serde_json::from_str(&s.read("r.json")).unwrap();
+    let b = &json["scenarios"][0]["baseline"];
+    assert_eq!(b["result"], "settings_differ", "{b}");
+    assert_eq!(b["allocator"]["recorded"], "pymalloc", "{b}");
+    assert_eq!(b["allocator"]["now"], "malloc", "{b}");
+    assert_eq!(b["detail"], "allocator differs (pymalloc -> malloc)", "{b}");
+    // The JSON reads back (merge) to the same report.
+    let r = s.memreg(&["merge", "r.json", "--json", "back.json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let back: serde_json::Value = serde_json::from_str(&s.read("back.json")).unwrap();
+    assert_eq!(back["scenarios"][0]["baseline"], *b);
+    // Under --strict an incomparable baseline fails, and says why.
+    let out = s
+        .command(&["run", "--strict", "--junit", "j.xml"])
+        .env("PYTHONMALLOC", "malloc")
+        .output()
+        .unwrap();
+    let r = crate::support::Run::from(out);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let xml = s.read("j.xml");
+    let doc = parse_junit(&xml);
+    let failure = case(&doc, "holder :: baseline")
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .contains("not comparable: allocator differs (pymalloc -> malloc)"),
+        "{xml}"
+    );
+}

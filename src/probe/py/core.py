@@ -164,10 +164,21 @@ def python_info():
         "platform": sys.platform,
         "machine": os.uname().machine,
         "build": sys.version.replace("\n", " "),
-        "allocator": ", ".join(
-            x for x in (os.environ.get("PYTHONMALLOC") or "pymalloc", libc) if x
-        ),
+        "allocator": ", ".join(x for x in (object_allocator(), libc) if x),
     }
+
+
+def object_allocator():
+    """The allocator Python objects come from: PYTHONMALLOC when set (Python refuses
+    to start with a value it does not know), else pymalloc, with the debug hooks
+    under -X dev and in debug builds. Baselines are only compared under the same one."""
+    name = "" if sys.flags.ignore_environment else os.environ.get("PYTHONMALLOC", "")
+    debug = sys.flags.dev_mode or hasattr(sys, "gettotalrefcount")
+    if name in ("", "default"):
+        return "pymalloc_debug" if debug else "pymalloc"
+    if name == "debug":
+        return "pymalloc_debug"
+    return name
 
 
 def scenario_namespace(config):
