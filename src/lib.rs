@@ -3,8 +3,9 @@
 //! The modules follow the data flow, each depending only on those before it:
 //!
 //! - leaves, depending on no other module: [`units`], [`fsio`], [`text`],
-//!   [`stats`], [`child`] (one child process), [`schedule`] (when samples are taken),
-//!   [`interpreter`] (which Python a scenario runs with);
+//!   [`stats`], [`child`] (one child process, its descendants, and the stop
+//!   signals), [`schedule`] (when samples are taken), [`interpreter`] (which Python
+//!   a scenario runs with);
 //! - [`scenario`] (YAML files to validated scenarios), [`error`] (every reason memreg
 //!   cannot do its job, and the exit codes), [`plan`] (selection, shards,
 //!   interpreters);

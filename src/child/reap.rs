@@ -29,6 +29,7 @@
 //! a descendant that left the group can outlive memreg (see README).
 
 use std::sync::Mutex;
+#[cfg(target_os = "linux")]
 use std::time::{Duration, Instant};
 
 /// A scenario process spawned and not yet reaped.
@@ -58,6 +59,7 @@ pub(super) fn new_mark() -> String {
 
 /// How long a sweep may take before it gives up (a process in uninterruptible
 /// sleep cannot be reaped until it wakes).
+#[cfg(target_os = "linux")]
 const SWEEP_LIMIT: Duration = Duration::from_secs(2);
 
 /// At most this many leftover commands are named in a note.

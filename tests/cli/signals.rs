@@ -163,3 +163,91 @@ fn a_clean_scenario_that_leaves_a_daemon_passes_with_a_note() {
     let left = survivors_after_a_moment(&mark, None);
     assert!(left.is_empty(), "left running: {left:#?}");
 }
+
+#[test]
+fn a_signal_during_attribution_ends_the_run_as_interrupted() {
+    let s = Scratch::new();
+    let ready = s.path().join("explaining");
+    // The attribution process (probe mode `attribute`) of this leak hangs in setup.
+    s.write(
+        "leak.yaml",
+        &format!(
+            r#"name: leak
+setup: |
+  import sys, time
+  L = []
+  if sys.argv[2] == "attribute":
+      open({ready:?}, "w").close()
+      time.sleep(600)
+run: L.append(object())
+iterations: 100
+"#
+        ),
+    );
+    let (mut cmd, mark) = s.marked(&["run", "leak.yaml", "--json", "r.json"]);
+    let mut memreg = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while !ready.exists() {
+        assert!(Instant::now() < until, "attribution starts");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(memreg.id() as i32, libc::SIGTERM) };
+    let status = memreg.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    let json: serde_json::Value = serde_json::from_str(&s.read("r.json")).unwrap();
+    assert_eq!(json["interrupted"], true);
+    assert_eq!(
+        json["scenarios"][0]["status"], "failed",
+        "the leak found stays"
+    );
+    let left = survivors_after_a_moment(&mark, None);
+    assert!(left.is_empty(), "left running: {left:#?}");
+}
+
+#[test]
+fn a_scenarios_daemon_lives_while_other_scenarios_processes_end_beside_it() {
+    let s = Scratch::new();
+    // `uses-daemon` orphans a daemon (double fork) and needs it alive in every
+    // iteration, while `quick` processes end beside it and are swept: a sweep must
+    // not take a live scenario's orphan for a leftover.
+    s.write(
+        "jobs.yaml",
+        r#"scenarios:
+  - name: uses-daemon
+    setup: |
+      import os, time
+      r, w = os.pipe()
+      middle = os.fork()
+      if middle == 0:
+          os.setsid()
+          pid = os.fork()
+          if pid == 0:
+              time.sleep(600)
+              os._exit(0)
+          os.write(w, str(pid).encode())
+          os._exit(0)
+      os.waitpid(middle, 0)
+      daemon = int(os.read(r, 32))
+    run: |
+      os.kill(daemon, 0)
+      time.sleep(0.002)
+    iterations: 300
+    warmup: 0
+    processes: 2
+  - name: quick
+    run: pass
+    iterations: 16
+    warmup: 0
+    processes: 12
+"#,
+    );
+    let (mut cmd, mark) = s.marked(&["run", "jobs.yaml", "--jobs", "3", "--json", "r.json"]);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&s.read("r.json")).unwrap();
+    assert_eq!(json["scenarios"][0]["status"], "passed", "{stdout}");
+    let left = survivors_after_a_moment(&mark, None);
+    assert!(left.is_empty(), "left running: {left:#?}");
+}
