@@ -83,8 +83,7 @@ impl Collect<'_> {
                 stored[index].as_ref(),
                 &py.environment_key(),
                 &o.figures,
-                &py.build,
-                &py.allocator,
+                py.into(),
                 self.strict,
             ));
         }

@@ -1,8 +1,10 @@
 //! One scenario's figures now against its stored baseline in this environment.
 
 use super::compare::{self, Change, FigureComparison};
-use super::store::BaselineFile;
+use super::store::{BaselineFile, Entry};
 use crate::figures::Figure;
+use crate::probe::wire::Startup;
+use crate::probe::PythonInfo;
 use crate::scenario::Scenario;
 use std::collections::BTreeMap;
 
@@ -21,6 +23,10 @@ pub enum BaselineResult {
         /// differ (`pymalloc` -> `malloc`): under `PYTHONMALLOC=malloc` every object
         /// is a C heap block, so blocks and native heap measure other things.
         allocator: Option<(String, String)>,
+        /// How many modules the interpreter started with then and now, when the
+        /// interpreters start differently (a `.pth` file, `sitecustomize`): setup's
+        /// imports then hold different memory.
+        startup: Option<(u32, u32)>,
         strict: bool,
     },
     Compared {
@@ -61,16 +67,45 @@ impl BaselineResult {
     }
 }
 
+/// What, beyond the environment key, decides whether figures are comparable: the
+/// interpreter build (noted when it differs), the allocator and the modules the
+/// interpreter starts with (not comparable when they differ).
+pub struct Conditions<'a> {
+    pub build: &'a str,
+    pub allocator: &'a str,
+    pub startup: Option<&'a Startup>,
+}
+
+impl<'a> From<&'a PythonInfo> for Conditions<'a> {
+    fn from(p: &'a PythonInfo) -> Self {
+        Conditions {
+            build: &p.build,
+            allocator: &p.allocator,
+            startup: p.startup.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a Entry> for Conditions<'a> {
+    fn from(e: &'a Entry) -> Self {
+        Conditions {
+            build: &e.python_build,
+            allocator: &e.allocator,
+            startup: e.startup.as_ref(),
+        }
+    }
+}
+
 /// Compares a scenario's per-process figures with its stored baseline.
 pub fn evaluate(
     scenario: &Scenario,
     file: Option<&BaselineFile>,
     environment: &str,
     per_process: &[BTreeMap<Figure, i64>],
-    python_build: &str,
-    allocator: &str,
+    now: Conditions,
     strict: bool,
 ) -> BaselineResult {
+    let (python_build, allocator) = (now.build, now.allocator);
     let environment = environment.to_owned();
     let Some(entry) = file.and_then(|f| f.environments.get(&environment)) else {
         return BaselineResult::Missing {
@@ -79,14 +114,23 @@ pub fn evaluate(
         };
     };
     let allocator = allocator_change(&entry.allocator, allocator);
+    // A baseline (or a run) that did not record the modules is taken as comparable.
+    let startup = match (&entry.startup, now.startup) {
+        (Some(then), Some(now)) if then.fingerprint != now.fingerprint => {
+            Some((then.modules, now.modules))
+        }
+        _ => None,
+    };
     if entry.iterations != scenario.iterations
         || entry.warmup != scenario.warmup
         || allocator.is_some()
+        || startup.is_some()
     {
         return BaselineResult::SettingsDiffer {
             environment,
             recorded: (entry.iterations, entry.warmup),
             allocator,
+            startup,
             strict,
         };
     }

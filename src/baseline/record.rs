@@ -49,6 +49,9 @@ pub enum BaselineChange {
         now: (u64, u64),
         /// The allocator before and now, when it changed.
         allocator: Option<(String, String)>,
+        /// The modules the interpreter started with, before and now, when they
+        /// changed.
+        startup: Option<(u32, u32)>,
     },
     /// A figure that changed meaningfully (regressed or improved).
     Changed {
@@ -92,8 +95,7 @@ impl<'a> Recorder<'a> {
             existing.as_ref(),
             env,
             &entry.per_process(),
-            &entry.python_build,
-            &entry.allocator,
+            (&entry).into(),
             false,
         );
         let write = match &result {
@@ -112,6 +114,7 @@ impl<'a> Recorder<'a> {
             BaselineResult::SettingsDiffer {
                 recorded,
                 allocator,
+                startup,
                 ..
             } => {
                 self.changes.push(BaselineChange::Settings {
@@ -119,6 +122,7 @@ impl<'a> Recorder<'a> {
                     recorded: *recorded,
                     now: (scenario.iterations, scenario.warmup),
                     allocator: allocator.clone(),
+                    startup: *startup,
                 });
                 true
             }

@@ -10,6 +10,7 @@
 use super::compare::Kind;
 use crate::error::Error;
 use crate::figures::Figure;
+use crate::probe::wire::Startup;
 use crate::probe::PythonInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,6 +36,10 @@ pub struct BaselineFile {
 pub struct Entry {
     pub python_build: String,
     pub allocator: String,
+    /// The modules the interpreter started with (absent in baselines recorded before
+    /// memreg kept it: then taken as comparable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<Startup>,
     pub memreg: String,
     pub iterations: u64,
     pub warmup: u64,
@@ -87,6 +92,7 @@ impl Entry {
         Entry {
             python_build: python.build.clone(),
             allocator: python.allocator.clone(),
+            startup: python.startup.clone(),
             memreg: env!("CARGO_PKG_VERSION").to_owned(),
             iterations,
             warmup,
@@ -302,6 +308,7 @@ mod tests {
         let entry = Entry {
             python_build: "3.11.7 (main) [GCC 12.2.0]".into(),
             allocator: "pymalloc, glibc 2.36".into(),
+            startup: None,
             memreg: "0.1.0".into(),
             iterations: 2000,
             warmup: 200,

@@ -103,6 +103,12 @@ enum CheckJ {
 }
 
 #[derive(Serialize, Deserialize)]
+struct StartupChangeJ {
+    recorded: u32,
+    now: u32,
+}
+
+#[derive(Serialize, Deserialize)]
 struct Python {
     implementation: String,
     version: String,
@@ -115,6 +121,13 @@ struct Python {
     build: String,
     #[serde(default)]
     allocator: String,
+    /// How many modules the interpreter had imported when the probe started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    startup_modules: Option<u32>,
+    /// A fingerprint of their names: baselines compare only between interpreters
+    /// that start with the same modules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    startup_fingerprint: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -323,6 +336,10 @@ enum Baseline {
         /// The allocator when it differs: `{"recorded": "pymalloc", "now": "malloc"}`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         allocator: Option<AllocatorChangeJ>,
+        /// How many modules the interpreter started with, when that differs:
+        /// `{"recorded": 103, "now": 33}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        startup_modules: Option<StartupChangeJ>,
     },
     Compared {
         environment: String,
@@ -688,16 +705,23 @@ fn baseline_j(o: &Outcome, b: &BaselineResult) -> Baseline {
             environment,
             recorded,
             allocator,
+            startup,
             strict,
         } => Baseline::SettingsDiffer {
             environment: environment.clone(),
-            detail: prose::not_comparable(*recorded, (o.iterations, o.warmup), allocator.as_ref()),
+            detail: prose::not_comparable(
+                *recorded,
+                (o.iterations, o.warmup),
+                allocator.as_ref(),
+                *startup,
+            ),
             strict: *strict,
             recorded_iterations: recorded.0,
             recorded_warmup: recorded.1,
             allocator: allocator
                 .clone()
                 .map(|(recorded, now)| AllocatorChangeJ { recorded, now }),
+            startup_modules: startup.map(|(recorded, now)| StartupChangeJ { recorded, now }),
         },
         BaselineResult::Compared {
             environment,
@@ -884,6 +908,8 @@ fn scenario_j(o: &Outcome) -> Scenario {
             machine: p.machine.clone(),
             build: p.build.clone(),
             allocator: p.allocator.clone(),
+            startup_modules: p.startup.as_ref().map(|s| s.modules),
+            startup_fingerprint: p.startup.as_ref().map(|s| s.fingerprint.clone()),
         }),
         iterations: o.iterations,
         warmup: o.warmup,
@@ -1044,11 +1070,13 @@ fn baseline_m(b: Baseline) -> Result<BaselineResult, String> {
             recorded_iterations,
             recorded_warmup,
             allocator,
+            startup_modules,
             ..
         } => BaselineResult::SettingsDiffer {
             environment,
             recorded: (recorded_iterations, recorded_warmup),
             allocator: allocator.map(|a| (a.recorded, a.now)),
+            startup: startup_modules.map(|s| (s.recorded, s.now)),
             strict,
         },
         Baseline::Compared {
@@ -1263,6 +1291,13 @@ fn outcome_m(s: Scenario) -> Result<Outcome, String> {
             machine: p.machine,
             build: p.build,
             allocator: p.allocator,
+            startup: match (p.startup_modules, p.startup_fingerprint) {
+                (Some(modules), Some(fingerprint)) => Some(crate::report::Startup {
+                    modules,
+                    fingerprint,
+                }),
+                _ => None,
+            },
         }),
         iterations: s.iterations,
         warmup: s.warmup,

@@ -154,6 +154,49 @@ pub struct PythonInfo {
     /// The object allocator and C library, e.g. `pymalloc, glibc 2.36`.
     #[serde(default)]
     pub allocator: String,
+    /// The modules the interpreter had imported when the probe started (the record
+    /// lists their names; only their count and fingerprint are kept).
+    #[serde(
+        default,
+        rename = "startup_modules",
+        deserialize_with = "startup_of_names"
+    )]
+    pub startup: Option<Startup>,
+}
+
+/// The modules an interpreter starts with: what `site`, `.pth` files and
+/// `sitecustomize` import before any scenario code. Held figures include the modules a
+/// scenario's setup imports that were not there already, so they are comparable only
+/// between interpreters that start alike.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Startup {
+    /// How many modules.
+    pub modules: u32,
+    /// FNV-1a of their sorted names, joined by newlines, in hex.
+    pub fingerprint: String,
+}
+
+impl Startup {
+    pub fn of_names(names: &[String]) -> Startup {
+        let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        let hash = sorted
+            .join("\n")
+            .bytes()
+            .fold(0xcbf29ce484222325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100000001b3)
+            });
+        Startup {
+            modules: sorted.len() as u32,
+            fingerprint: format!("{hash:016x}"),
+        }
+    }
+}
+
+fn startup_of_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Startup>, D::Error> {
+    let names: Option<Vec<String>> = Option::deserialize(d)?;
+    Ok(names.map(|n| Startup::of_names(&n)))
 }
 
 impl PythonInfo {

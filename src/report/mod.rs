@@ -13,7 +13,7 @@ pub use crate::baseline::{BaselineResult, Change, FigureComparison, Kind};
 pub use crate::figures::Figure;
 pub use crate::probe::holders::{Chain, Closure, Garbage, GarbageType, GiveUp, Link, Root, Step};
 pub use crate::probe::wire::{
-    ExceptionKind, Frame, Phase, ScenarioException, Site, Stop, Timing, TypeGrowth,
+    ExceptionKind, Frame, Phase, ScenarioException, Site, Startup, Stop, Timing, TypeGrowth,
 };
 pub use crate::probe::{Attribution, Fault, FaultKind, PythonInfo};
 pub use crate::scenario::defaults::METRICS as DEFAULT_METRICS;

@@ -473,10 +473,16 @@ pub fn not_comparable(
     recorded: (u64, u64),
     now: (u64, u64),
     allocator: Option<&(String, String)>,
+    startup: Option<(u32, u32)>,
 ) -> String {
     let mut why = Vec::new();
     if let Some((then, now)) = allocator {
         why.push(format!("allocator differs ({then} -> {now})"));
+    }
+    if let Some((then, now)) = startup {
+        why.push(format!(
+            "the interpreter starts with other modules imported ({then} -> {now}: a .pth file or sitecustomize), so setup's imports hold other memory"
+        ));
     }
     if recorded != now {
         why.push(format!("recorded with {}", settings_detail(recorded, now)));
@@ -497,10 +503,16 @@ pub fn baseline_summary(o: &Outcome, b: &BaselineResult) -> String {
             environment,
             recorded,
             allocator,
+            startup,
             ..
         } => format!(
             "baseline for {environment} not comparable: {}",
-            not_comparable(*recorded, (o.iterations, o.warmup), allocator.as_ref())
+            not_comparable(
+                *recorded,
+                (o.iterations, o.warmup),
+                allocator.as_ref(),
+                *startup
+            )
         ),
         BaselineResult::Compared { .. } => {
             let regressed = b.with(Change::Regressed);
@@ -939,12 +951,13 @@ pub fn change_table(changes: &[BaselineChange], unchanged: usize) -> String {
                 recorded,
                 now,
                 allocator,
+                startup,
             } => [
                 scenario.clone(),
                 "(all)".into(),
                 format!(
                     "not comparable: {}",
-                    not_comparable(*recorded, *now, allocator.as_ref())
+                    not_comparable(*recorded, *now, allocator.as_ref(), *startup)
                 ),
                 "re-recorded".into(),
             ],

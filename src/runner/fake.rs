@@ -30,6 +30,10 @@ pub fn python() -> PythonInfo {
         machine: "x86_64".into(),
         build: "3.11.7 (fake)".into(),
         allocator: "pymalloc, glibc 2.36".into(),
+        startup: Some(crate::probe::wire::Startup::of_names(&[
+            "builtins".into(),
+            "sys".into(),
+        ])),
     }
 }
 

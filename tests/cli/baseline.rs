@@ -279,3 +279,62 @@ fn a_run_under_another_allocator_is_not_compared_with_a_pymalloc_baseline() {
         "{xml}"
     );
 }
+
+/// A virtualenv of the test's python3, with a `.pth` file importing `modules` at
+/// start when there are any (as site-packages of real projects do).
+fn venv(s: &Scratch, name: &str, modules: &[&str]) -> String {
+    let dir = s.path().join(name);
+    let st = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let python = dir.join("bin/python");
+    if !modules.is_empty() {
+        let out = std::process::Command::new(&python)
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ])
+            .output()
+            .unwrap();
+        let site = String::from_utf8(out.stdout).unwrap();
+        std::fs::write(
+            std::path::Path::new(site.trim()).join("preload.pth"),
+            format!("import {}\n", modules.join(", ")),
+        )
+        .unwrap();
+    }
+    python.display().to_string()
+}
+
+#[test]
+fn an_interpreter_that_starts_with_other_modules_is_not_comparable_not_a_regression() {
+    let s = Scratch::new();
+    // Setup imports json: in an interpreter that imported it at start (a .pth file),
+    // it holds nothing; in a plain one, the whole module.
+    s.write(
+        "scenarios/j.yaml",
+        "name: j\nsetup: import json, decimal\nrun: json.dumps([1])\niterations: 100\nwarmup: 10\n",
+    );
+    let plain = venv(&s, "plain", &[]);
+    let preloading = venv(&s, "preloading", &["json", "decimal"]);
+    let r = s.memreg(&["baseline", "update", "--python", &preloading]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = s.memreg(&["run", "--python", &plain, "--no-attribution"]);
+    assert_eq!(r.code, 0, "not comparable is no failure: {}", r.all());
+    assert!(
+        r.stdout
+            .contains("the interpreter starts with other modules imported"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("REGRESSED"), "{}", r.stdout);
+    let r = s.memreg(&["run", "--python", &plain, "--no-attribution", "--strict"]);
+    assert_eq!(r.code, 1, "under --strict it fails: {}", r.all());
+    // The same interpreter again is compared as usual.
+    let r = s.memreg(&["run", "--python", &preloading, "--no-attribution"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.stdout.contains("not comparable"), "{}", r.stdout);
+}

@@ -24,6 +24,14 @@
 # it, and the probe's own live locals are the same at every read. Sample indices stay
 # below 257 so they are CPython's cached small ints, never new blocks.
 
+import sys
+
+# The modules the interpreter started with (site, .pth files, sitecustomize), before
+# any of the probe's own imports: a scenario's setup holds memory only for the modules
+# it imports that were not there already, so baselines are compared only between
+# interpreters that start alike.
+_STARTUP_MODULES = sorted(sys.modules)
+
 import builtins
 import gc
 import marshal
@@ -165,6 +173,7 @@ def python_info():
         "machine": os.uname().machine,
         "build": sys.version.replace("\n", " "),
         "allocator": ", ".join(x for x in (object_allocator(), libc) if x),
+        "startup_modules": _STARTUP_MODULES,
     }
 
 
