@@ -31,13 +31,15 @@ use wire::{
 
 /// The probe's parts (src/probe/py/), by name: `core` is the entry point and loads
 /// the others a mode needs.
-pub const PARTS: [(&str, &str); 6] = [
+pub const PARTS: [(&str, &str); 8] = [
     ("core", include_str!("py/core.py")),
     ("counters", include_str!("py/counters.py")),
     ("measure", include_str!("py/measure.py")),
     ("attribute", include_str!("py/attribute.py")),
     ("referrers", include_str!("py/referrers.py")),
     ("check", include_str!("py/check.py")),
+    ("body", include_str!("py/body.py")),
+    ("async_body", include_str!("py/async_body.py")),
 ];
 
 /// Starts the probe: the code object of its core part that the `check` process saved

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary, real Python, real files. One test binary.
 
+mod asyncio;
 mod attribution;
 mod baseline;
 mod console;

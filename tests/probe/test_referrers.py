@@ -36,7 +36,7 @@ DRIVER = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import probe_parts
-probe = probe_parts.load("attribute", "referrers")
+probe = probe_parts.load("body", "attribute", "referrers")
 config = json.loads(sys.argv[2])
 record = probe.attribute(config, {"notes": []})
 if record.get("status") == "error":

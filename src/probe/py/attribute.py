@@ -35,32 +35,34 @@ def attribute(config, record):
     ns = scenario_namespace(config)
     phase = Phase()
     tracker = Tracker()
+    close = None
     try:
         phase.name = "setup"
-        body = compile_part(config["run"])
-        setup = compile_part(config["setup"]) if config.get("setup") else None
+        setup, body, _, close = scenario_calls(config, ns, record["notes"])
         tracemalloc.start(frames)
         if setup is not None:
-            exec(setup, ns)
+            setup()
         phase.name = "warmup"
         for _ in repeat(None, config["warmup"]):
-            exec(body, ns)
+            body()
         phase.name = "run"
         # Two passes, so tracemalloc's snapshots are not counted as growing types.
         # The first counts types and keeps one object of each type made in it.
         tracker.start()
         for _ in repeat(None, n):
-            exec(body, ns)
+            body()
         tracker.stop()
         before = snapshot()
         for _ in repeat(None, n):
-            exec(body, ns)
+            body()
         _collect()
         after = snapshot()
         stop()
     except BaseException as e:
         record["status"] = "error"
         record["error"] = error_record(e, phase.name, False)
+        if close is not None:
+            close()
         return record
 
     noise = (tracemalloc.__file__, linecache.__file__)
@@ -125,5 +127,6 @@ def attribute(config, record):
         "uncollectable": tracker.uncollectable(n),
         "atexit_per_iteration": tracker.atexit_growth(n),
     }
+    close()  # the event loop, once the holders are found
     return record
 

@@ -6,9 +6,10 @@
 #
 #   python -c BOOTSTRAP WORKDIR measure|attribute|check CONFIG.json RECORD_FD TOKEN
 #
-# The other parts (counters, measure, attribute, referrers, check) are loaded into
-# this namespace by `need()` only by the modes that use them. All parts are compiled with
-# the file name '<string>', which tracebacks and attribution leave out.
+# The other parts (counters, measure, attribute, referrers, check, body, async_body)
+# are loaded into this namespace by `need()` only by the modes that use them. All
+# parts are compiled with the file name '<string>', which tracebacks and
+# attribution leave out.
 #
 # Scenario code runs in this process and may replace anything it can reach
 # (`gc.collect`, `sys.getallocatedblocks`, `builtins.exec`, `os.replace`), by
@@ -58,7 +59,7 @@ _CWD = os.getcwd()
 
 FORMAT = 1
 MAX_SAMPLES = 256  # keeps every sample index a cached small int
-PARTS = ("core", "counters", "measure", "attribute", "referrers", "check")
+PARTS = ("core", "counters", "measure", "attribute", "referrers", "check", "body", "async_body")
 
 
 def part_code(name):
@@ -101,7 +102,10 @@ def compile_part(part):
         lines = (padding + code).splitlines(True)
         linecache.cache[filename] = (len(code), None, lines, filename)
     _SHOWN[filename] = part.get("shown", filename)
-    return compile(padding + code, filename, "exec", dont_inherit=True)
+    # Top-level await (run on the process's event loop: body.py) is allowed in code
+    # that mentions it; other code compiles exactly as before.
+    flags = 0x2000 if "await" in code or "async" in code else 0  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    return compile(padding + code, filename, "exec", flags, dont_inherit=True)
 
 
 def shown(filename):
@@ -302,10 +306,10 @@ def main():
     }
     raise_open_files_limit()
     if mode == "attribute":
-        need("attribute", "referrers")
+        need("body", "attribute", "referrers")
         record = attribute(config, record)
     else:
-        need("counters", "measure")
+        need("counters", "body", "measure")
         record = measure(config, record)
     try:
         sys.stdout.flush()

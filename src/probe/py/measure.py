@@ -28,19 +28,24 @@ def measure(config, record):
     getblocks = _getallocatedblocks
     collect = _collect
     freeze = _freeze
+    # CPython's type attribute cache keeps up to 4096 attribute names alive: code
+    # that looks attributes up by names it builds (logging, enum, reprlib, pytest's
+    # hooks) fills it a few strings at a time over thousands of iterations.
+    # Emptied before every read, it holds the same (nothing) at each
+    # (docs/measuring.md §6).
+    clear_type_cache = getattr(sys, "_clear_type_cache", None) or _nothing
     clock = _perf_counter
-    run = exec
     t_process = clock()
     notes = record["notes"]
     memory_limited = set_memory_limit(config.get("memory_limit"), notes)
     metrics = config["metrics"]
     ns = scenario_namespace(config)
     phase = Phase()
+    close = None
     try:
         phase.name = "setup"
-        setup = compile_part(config["setup"]) if config.get("setup") else None
-        body = compile_part(config["run"])
-        teardown = compile_part(config["teardown"]) if config.get("teardown") else None
+        # Zero-argument calls: code, or code with top-level await (body.py).
+        setup, body, teardown, close = scenario_calls(config, ns, notes)
 
         read_native = native_heap_reader(notes) if "native" in metrics else None
         read_rss = rss_reader(notes) if "rss" in metrics else None
@@ -109,6 +114,7 @@ def measure(config, record):
         if read_python is not None:
             read_python()  # its one-off imports and caches are not the scenario's
         freeze()
+        clear_type_cache()
         collect()
         record["start"] = {
             "blocks": getblocks(),
@@ -117,13 +123,13 @@ def measure(config, record):
         }
         t = clock()
         if setup is not None:
-            run(setup, ns)
+            setup()
         record["timing"]["setup_s"] = clock() - t
 
         phase.name = "warmup"
         t = clock()
         for _ in repeat(None, config["warmup"]):
-            run(body, ns)
+            body()
         record["timing"]["warmup_s"] = clock() - t
 
         phase.name = "run"
@@ -147,8 +153,9 @@ def measure(config, record):
                 if s:
                     # Chunk s of the window: floor(s*w/S) - floor((s-1)*w/S) iterations.
                     for _ in repeat(None, s * state[0] // S - (s - 1) * state[0] // S):
-                        run(body, ns)
+                        body()
                 acc[0] += clock() - t0
+                clear_type_cache()
                 collect()
                 blocks[s] = getblocks()
                 if read_native is not None:
@@ -232,9 +239,11 @@ def measure(config, record):
 
         phase.name = "teardown"
         if teardown is not None:
-            run(teardown, ns)
+            teardown()
     except BaseException as e:  # the scenario's fault is a result, not a probe crash
         ns = None
         record["status"] = "error"
         record["error"] = error_record(e, phase.name, memory_limited)
+        if close is not None:
+            close()  # the event loop, quietly
     return record

@@ -1,0 +1,49 @@
+# memreg probe, body: a scenario's setup, run and teardown as the zero-argument calls
+# the measuring and attribution loops make: Python code (exec), or code with
+# top-level await (on the process's one event loop: async_body, loaded only by the
+# scenarios that need it). Loaded by measure and attribute.
+
+CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
+
+
+def _nothing():
+    pass
+
+
+def scenario_calls(config, ns, notes):
+    """(setup, run, teardown, close) for the scenario in `config`. setup and
+    teardown are None when there is nothing to do; teardown also ends what the body
+    started (the event loop), so its errors are teardown's;
+    close() ends it quietly after an error, and may be called at any time."""
+    from functools import partial
+
+    codes = [compile_part(config[k]) if config.get(k) else None for k in ("setup", "run", "teardown")]
+    if not any(c is not None and c.co_flags & CO_COROUTINE for c in codes):
+        setup, run, teardown = [None if c is None else partial(exec, c, ns) for c in codes]
+        return setup, run, teardown, _nothing
+    need("async_body")
+    loop = EventLoop()
+
+    def call(code):
+        if code is None:
+            return None
+        if code.co_flags & CO_COROUTINE:
+            return partial(loop.run, code, ns)
+        return partial(exec, code, ns)
+
+    setup, run, user_teardown = call(codes[0]), call(codes[1]), call(codes[2])
+
+    def teardown():
+        try:
+            if user_teardown is not None:
+                user_teardown()
+        finally:
+            loop.close()
+
+    def close():
+        try:
+            loop.close()
+        except BaseException:
+            pass
+
+    return setup, run, teardown, close
