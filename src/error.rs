@@ -40,6 +40,16 @@ pub enum Error {
     },
     #[error("{}: could not check the scenarios' Python code: {detail}", python.display())]
     Check { python: PathBuf, detail: String },
+    /// A `pytest:` selection pytest could not collect (pytest missing, a bad node
+    /// id or option, a conftest that does not import, no test selected), in
+    /// pytest's own words.
+    #[error("{}{}: scenario `{scenario}`: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Pytest {
+        file: PathBuf,
+        line: Option<usize>,
+        scenario: String,
+        message: String,
+    },
     #[error("cannot use temporary directory {}: {source}", path.display())]
     WorkDir {
         path: PathBuf,
@@ -114,6 +124,7 @@ impl Error {
             Error::Scenario(_)
                 | Error::Compile(_)
                 | Error::UnsupportedPython { .. }
+                | Error::Pytest { .. }
                 | Error::BaselineRead { .. }
                 | Error::BaselineCorrupt { .. }
                 | Error::BaselineVersion { .. }
@@ -228,7 +239,8 @@ Exit codes:
   1    a check failed (a leak, or an expected leak not found) or a scenario errored
        (exception, crash, timeout, memory limit)
   2    memreg could not do its job: bad arguments, bad scenario files, Python code
-       that does not compile, no interpreter, an I/O error
+       that does not compile, no interpreter, pytest tests that cannot be collected
+       (or no pytest), an I/O error
   129  stopped by SIGHUP    } every scenario process and its descendants are
   130  interrupted (Ctrl-C) } killed; the reports of what finished are written
   143  stopped by SIGTERM   }";

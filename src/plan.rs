@@ -1,13 +1,15 @@
 //! From the user's paths and options to a run plan: which scenarios run (loaded,
-//! selected with `-k`, split into shards) and with which interpreter each.
+//! `pytest:` selections expanded into their tests, selected with `-k`, split into
+//! shards) and with which interpreter each.
 //!
-//! Nothing runs here; the application layer checks the plan with the interpreters
-//! (the compile check) before measuring.
+//! Nothing runs here: the application supplies the expansion (pytest's collection)
+//! and checks the plan with the interpreters (the compile check) before measuring.
 
 use crate::error::{Error, Errors};
 use crate::interpreter::{self, Choice, Rule};
-use crate::scenario::{self, Scenario};
-use std::path::PathBuf;
+use crate::scenario::{self, Body, LoadError, Scenario};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// Which scenarios to run, and with which interpreter.
 #[derive(Clone, Debug, Default)]
@@ -81,24 +83,43 @@ impl RunPlan {
     }
 }
 
-/// Loads, selects and shards the scenarios and finds their interpreters.
-pub fn plan(sel: &Selection) -> Result<RunPlan, Errors> {
-    let scenarios = select(scenario::load(&sel.paths)?, &sel.patterns);
-    if scenarios.is_empty() && !sel.patterns.is_empty() {
+/// Expands one `pytest:` selection, run with the given interpreter, into the
+/// scenarios of its tests (the application asks pytest; see `app::prepare`).
+pub type Expand<'a> = dyn Fn(&Scenario, &Path) -> Result<Vec<Scenario>, Errors> + 'a;
+
+/// Loads, expands, selects and shards the scenarios and finds their interpreters.
+/// `pytest:` selections are expanded first, with their interpreter, so that `-k`
+/// and `--shard` see one scenario per test.
+pub fn plan(sel: &Selection, expand: &Expand) -> Result<RunPlan, Errors> {
+    let expanded = expand_all(scenario::load(&sel.paths)?, sel.python.as_deref(), expand)?;
+    let expanded: Vec<(Scenario, Option<Choice>)> = {
+        let names: Vec<String> = expanded.iter().map(|(s, _)| s.name.clone()).collect();
+        let keep = select_names(&names, &sel.patterns);
+        expanded
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(e, k)| k.then_some(e))
+            .collect()
+    };
+    if expanded.is_empty() && !sel.patterns.is_empty() {
         return Err(Error::NoMatch {
             paths: sel.paths.clone(),
             patterns: sel.patterns.clone(),
         }
         .into());
     }
-    let scenarios = match sel.shard {
-        Some(shard) => shard_of(scenarios, shard),
-        None => scenarios,
+    let expanded = match sel.shard {
+        Some(shard) => shard_of(expanded, shard),
+        None => expanded,
     };
     let mut planned = Vec::new();
     let mut errors = Vec::new();
-    for s in scenarios {
-        match resolve_python(sel.python.as_deref(), s.python.as_deref()) {
+    for (s, choice) in expanded {
+        let choice = match choice {
+            Some(c) => Ok(c),
+            None => resolve_python(sel.python.as_deref(), s.python.as_deref()),
+        };
+        match choice {
             Ok(choice) => planned.push(Planned {
                 scenario: s,
                 python: choice.path,
@@ -114,17 +135,62 @@ pub fn plan(sel: &Selection) -> Result<RunPlan, Errors> {
     }
 }
 
-/// The scenarios whose name contains any pattern (all when there is none).
-pub fn select(scenarios: Vec<Scenario>, patterns: &[String]) -> Vec<Scenario> {
-    if patterns.is_empty() {
-        return scenarios;
+/// Every scenario, with each `pytest:` selection replaced by its tests' scenarios
+/// (and the interpreter that collected them). Two scenarios of one name are an
+/// error, as in the files: a test selected twice needs a `name:` on one selection.
+pub fn expand_all(
+    scenarios: Vec<Scenario>,
+    python: Option<&str>,
+    expand: &Expand,
+) -> Result<Vec<(Scenario, Option<Choice>)>, Errors> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for s in scenarios {
+        if !matches!(s.body, Body::Selection(_)) {
+            out.push((s, None));
+            continue;
+        }
+        let choice = match resolve_python(python, s.python.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match expand(&s, &choice.path) {
+            Ok(tests) => out.extend(tests.into_iter().map(|t| (t, Some(choice.clone())))),
+            Err(mut e) => errors.append(&mut e.0),
+        }
     }
+    let mut first: HashMap<&str, &Scenario> = HashMap::new();
+    for (s, _) in &out {
+        if let Some(prev) = first.insert(&s.name, s) {
+            errors.push(Error::Scenario(LoadError {
+                path: s.file.clone(),
+                location: None,
+                scenario: Some(s.name.clone()),
+                message: format!(
+                    "duplicate scenario name (also in {}); a test selected by two `pytest:` scenarios needs a `name:` on one",
+                    prev.file.display()
+                ),
+            }));
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Errors(errors))
+    }
+}
+
+/// For each name, whether it contains any pattern (all when there is none).
+pub fn select_names(names: &[String], patterns: &[String]) -> Vec<bool> {
     let pats: Vec<String> = patterns.iter().map(|p| p.to_lowercase()).collect();
-    scenarios
-        .into_iter()
-        .filter(|s| {
-            let name = s.name.to_lowercase();
-            pats.iter().any(|p| name.contains(p))
+    names
+        .iter()
+        .map(|n| {
+            let name = n.to_lowercase();
+            pats.is_empty() || pats.iter().any(|p| name.contains(p))
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use crate::error::{Error, Errors};
 use crate::plan::Selection;
 use crate::report::{prose, RunReport};
 use crate::runner::Runner;
-use crate::scenario;
+use crate::scenario::{self, Body, PytestSelection};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -118,7 +118,8 @@ pub fn apply(
     dir: &Path,
     force: bool,
 ) -> Result<Recording, Errors> {
-    let scenarios = scenario::load(paths)?;
+    let mut scenarios = scenario::load(paths)?;
+    scenarios.extend(claimed_tests(candidates, &scenarios));
     let files = read_candidates(candidates, &scenarios).map_err(Errors)?;
     let store = BaselineStore::new(dir);
     let mut existing = Vec::new();
@@ -145,6 +146,57 @@ pub fn apply(
         }
     }
     Ok(Recording::new(recorder, done))
+}
+
+/// The scenarios of pytest tests that candidate files in `dir` hold, for the
+/// `pytest:` selections among `scenarios`. The tests are not collected (that would
+/// run the project's code, which `apply` must not): a candidate is taken for a test
+/// when its scenario name has the shape of one of the selection's node ids
+/// ([`PytestSelection::claims`]); it is then checked like any candidate. Its
+/// iterations and warm-up are the candidate's (a test's marker may set them).
+fn claimed_tests(dir: &Path, scenarios: &[scenario::Scenario]) -> Vec<scenario::Scenario> {
+    let selections: Vec<(&scenario::Scenario, &PytestSelection)> = scenarios
+        .iter()
+        .filter_map(|s| match &s.body {
+            Body::Selection(sel) => Some((s, sel)),
+            _ => None,
+        })
+        .collect();
+    if selections.is_empty() {
+        return vec![];
+    }
+    let known: HashSet<String> = scenarios
+        .iter()
+        .filter_map(|s| crate::baseline::store::file_name(&s.name).ok())
+        .collect();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for entry in entries
+        .flatten()
+        .take(crate::baseline::candidates::MAX_CANDIDATES)
+    {
+        if known.contains(&*entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let Ok(Some(file)) = read_file(&entry.path()) else {
+            continue; // read_candidates refuses it, saying why
+        };
+        let Some((base, _)) = selections
+            .iter()
+            .find(|(_, sel)| sel.claims(&file.scenario))
+        else {
+            continue;
+        };
+        let mut s = (*base).clone();
+        s.name = file.scenario.clone();
+        if let Some(e) = file.environments.values().next() {
+            (s.iterations, s.warmup) = (e.iterations, e.warmup);
+        }
+        out.push(s);
+    }
+    out
 }
 
 /// Stored baselines: every file in `dir`, or the one of scenario `name`; and the
@@ -187,9 +239,20 @@ pub struct Pruned {
     pub removed: bool,
 }
 
-pub fn prune(paths: &[PathBuf], dir: &Path, dry_run: bool) -> Result<Pruned, Errors> {
-    let scenarios = scenario::load(paths)?;
-    let names: HashSet<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+/// Removes (unless `dry_run`) the baselines in `dir` of scenarios that the files
+/// under `paths` no longer define. `pytest:` selections are collected with
+/// `python` (or their interpreter) to know their tests: a test that is gone loses
+/// its baseline, and if pytest cannot collect, nothing is removed.
+pub fn prune(
+    paths: &[PathBuf],
+    python: Option<&str>,
+    dir: &Path,
+    dry_run: bool,
+    runner: &dyn Runner,
+) -> Result<Pruned, Errors> {
+    let expand = |s: &scenario::Scenario, python: &Path| super::expand(s, python, runner);
+    let scenarios = crate::plan::expand_all(scenario::load(paths)?, python, &expand)?;
+    let names: HashSet<&str> = scenarios.iter().map(|(s, _)| s.name.as_str()).collect();
     let store = BaselineStore::new(dir);
     let mut pruned = Pruned {
         stale: Vec::new(),

@@ -9,9 +9,11 @@ pub mod run;
 
 use crate::error::{Error, Errors};
 use crate::plan::{self, RunPlan, Selection};
+use crate::probe::wire::PytestProblem;
 use crate::probe::PythonInfo;
 use crate::runner::{Progress, Runner};
-use std::path::PathBuf;
+use crate::scenario::{Body, Scenario};
+use std::path::{Path, PathBuf};
 
 pub use run::{run, RunOptions, RunOutput};
 
@@ -50,7 +52,8 @@ pub struct Interpreter {
 /// itself, not a launcher in front of it (a pyenv shim is a shell script that
 /// costs tens of milliseconds per process).
 pub fn prepare(selection: &Selection, runner: &dyn Runner) -> Result<Prepared, Errors> {
-    let mut plan = plan::plan(selection)?;
+    let expand = |s: &Scenario, python: &Path| expand(s, python, runner);
+    let mut plan = plan::plan(selection, &expand)?;
     let mut checked: Vec<(PathBuf, PythonInfo)> = Vec::new();
     let mut problems: Vec<Error> = Vec::new();
     for python in plan.interpreters() {
@@ -92,6 +95,59 @@ pub fn prepare(selection: &Selection, runner: &dyn Runner) -> Result<Prepared, E
         })
         .collect();
     Ok(Prepared { plan, interpreters })
+}
+
+/// The scenarios of the tests a `pytest:` selection collects with `python` (any
+/// other scenario as it is): each named by its node id, with its `memreg` marker's
+/// settings over the scenario file's. pytest's reasons for collecting nothing, and
+/// bad marker settings, are errors before anything runs.
+pub(crate) fn expand(
+    s: &Scenario,
+    python: &Path,
+    runner: &dyn Runner,
+) -> Result<Vec<Scenario>, Errors> {
+    let Body::Selection(selection) = &s.body else {
+        return Ok(vec![s.clone()]);
+    };
+    let expanded = runner.expand(s, python)?;
+    if let Some(problem) = expanded.problem {
+        return Err(Error::Pytest {
+            file: s.file.clone(),
+            line: selection.line,
+            scenario: s.name.clone(),
+            message: problem_message(&problem, &selection.args),
+        }
+        .into());
+    }
+    let dir = std::env::current_dir().map_err(|source| Error::WorkDir {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let mut tests = Vec::new();
+    let mut errors = Vec::new();
+    for test in &expanded.tests {
+        match selection.scenario_for(s, test, &expanded.options, &dir) {
+            Ok(t) => tests.push(t),
+            Err(e) => errors.push(Error::Scenario(e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(tests)
+    } else {
+        Err(Errors(errors))
+    }
+}
+
+/// pytest's reason for collecting nothing, said as memreg says it.
+fn problem_message(p: &PytestProblem, args: &[String]) -> String {
+    let message = p.message.trim_end();
+    match p.kind.as_str() {
+        "pytest_missing" => message.to_owned(),
+        "selection" => format!("pytest refused `{}`: {message}", args.join(" ")),
+        "collection" => format!("pytest could not collect `{}`: {message}", args.join(" ")),
+        "no_tests" => message.to_owned(),
+        _ => format!("pytest: {message}"),
+    }
 }
 
 #[cfg(test)]

@@ -246,3 +246,158 @@ fn attributions_run_jobs_at_a_time_and_each_lands_on_its_scenario() {
         assert_eq!(o.attribution.is_some(), o.name != "clean", "{}", o.name);
     }
 }
+
+/// A project whose one scenario file is `yaml`.
+fn project_with(yaml: &str) -> Project {
+    let p = Project::new(&[]);
+    std::fs::write(p.dir.path().join("scenarios/suite.yaml"), yaml).unwrap();
+    p
+}
+
+#[test]
+fn a_pytest_selection_becomes_one_scenario_per_test_named_by_node_id() {
+    let p = project_with(
+        "scenarios:\n  - pytest: t.py::test_a t.py::test_b[x] -p no:cacheprovider\n    iterations: 100\n  - name: again\n    pytest: t.py::test_a\n    iterations: 100\n",
+    );
+    let runner = FakeRunner::default();
+    let out = run(&p.options(), &runner, &Quiet).unwrap();
+    let names: Vec<&str> = out
+        .report
+        .outcomes
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["t.py::test_a", "t.py::test_b[x]", "again::t.py::test_a"]
+    );
+    assert_eq!(
+        *runner.expanded.lock().unwrap(),
+        ["t.py::test_a", "t.py::test_a"]
+    );
+    // Each test is measured, reported and located on its own.
+    assert_eq!(runner.measured.lock().unwrap().len(), 15);
+    assert_eq!(out.report.outcomes[1].file, PathBuf::from("t.py"));
+    assert_eq!(out.report.outcomes[1].run_line, Some(7));
+    let prepared = prepare(&p.options().selection, &runner).unwrap();
+    let crate::scenario::Body::Test(t) = &prepared.plan.scenarios[0].scenario.body else {
+        panic!("a test")
+    };
+    assert_eq!(t.options, ["-p", "no:cacheprovider"]);
+    assert_eq!(t.invocation_dir, std::env::current_dir().unwrap());
+
+    // -k and --shard see the tests, not the selection.
+    let mut opts = p.options();
+    opts.selection.patterns = vec!["TEST_B".into()];
+    let out = run(&opts, &FakeRunner::default(), &Quiet).unwrap();
+    assert_eq!(out.report.outcomes.len(), 1);
+    assert_eq!(out.report.outcomes[0].name, "t.py::test_b[x]");
+    opts.selection.patterns.clear();
+    opts.selection.shard = Some(Shard { k: 2, n: 3 });
+    let out = run(&opts, &FakeRunner::default(), &Quiet).unwrap();
+    assert_eq!(out.report.outcomes[0].name, "t.py::test_b[x]");
+}
+
+#[test]
+fn a_tests_memreg_marker_overrides_the_scenario_file() {
+    let p = project_with(
+        "scenarios:\n  - pytest: t.py::test_a t.py::test_b\n    iterations: 100\n    tolerance: 8 B\n    processes: 3\n",
+    );
+    let mut runner = FakeRunner::default();
+    runner.markers.insert(
+        "t.py::test_b".into(),
+        serde_json::json!({"iterations": 500, "expect": "leak", "confirm": {"iterations": 500}}),
+    );
+    let prepared = prepare(&p.options().selection, &runner).unwrap();
+    let s: Vec<&Scenario> = prepared.plan.each_scenario();
+    assert_eq!(
+        (
+            s[0].iterations,
+            s[0].expect,
+            s[0].processes,
+            s[0].tolerance.0
+        ),
+        (100, crate::scenario::Expect::Pass, 3, 8)
+    );
+    assert_eq!(
+        (
+            s[1].iterations,
+            s[1].expect,
+            s[1].processes,
+            s[1].tolerance.0
+        ),
+        (500, crate::scenario::Expect::Leak, 3, 8),
+        "the marker's settings win; the file's fill in the rest"
+    );
+    assert_eq!(s[1].confirm.iterations, 500);
+
+    // A bad marker setting is an error at the test's file:line, before anything runs.
+    runner.markers.insert(
+        "t.py::test_a".into(),
+        serde_json::json!({"iterations": 500, "confirm": {"iterations": 100}}),
+    );
+    runner
+        .markers
+        .insert("t.py::test_b".into(), serde_json::json!({"env": {"A": 1}}));
+    let errors = run(&p.options(), &runner, &Quiet).err().unwrap();
+    assert!(errors.before_running());
+    let text: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
+    assert_eq!(text.len(), 2, "{text:?}");
+    assert!(
+        text[0].starts_with("t.py:7:1: scenario `t.py::test_a`: `memreg` marker: `confirm.iterations` (100) must be at least `iterations` (500)"),
+        "{text:?}"
+    );
+    assert!(text[1].contains("`env` cannot be set per test"), "{text:?}");
+    assert!(runner.measured.lock().unwrap().is_empty());
+}
+
+#[test]
+fn pytest_that_cannot_collect_stops_the_run_before_any_process() {
+    let p = project_with("pytest: tests/ -m memleak\n");
+    let runner = FakeRunner::default();
+    let errors = run(&p.options(), &runner, &Quiet).err().unwrap();
+    assert!(errors.before_running());
+    let text = errors.0[0].to_string();
+    assert!(
+        text.contains("suite.yaml:1: scenario `suite`: pytest is not installed for"),
+        "{text}"
+    );
+    assert!(runner.measured.lock().unwrap().is_empty());
+}
+
+#[test]
+fn tests_baselines_are_applied_from_candidates_and_pruned_when_the_test_is_gone() {
+    let p = project_with("pytest: t.py::test_a t.py::test_b[held=5000]\niterations: 100\n");
+    let runner = FakeRunner::default();
+    let mut opts = p.options();
+    let dir = p.dir.path().join("candidates");
+    opts.candidates = Some(dir.clone());
+    let out = run(&opts, &runner, &Quiet).unwrap();
+    assert_eq!(out.candidates, Some((dir.clone(), 2)));
+    // Applied without collecting the tests: nothing runs.
+    let rec = baselines::apply(&dir, &opts.selection.paths, &opts.baselines, false).unwrap();
+    assert_eq!(rec.written, 2);
+    let prune = |p: &Project| {
+        let opts = p.options();
+        let pruned = baselines::prune(
+            &opts.selection.paths,
+            opts.selection.python.as_deref(),
+            &opts.baselines,
+            true,
+            &FakeRunner::default(),
+        )
+        .unwrap();
+        pruned
+            .stale
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect::<Vec<_>>()
+    };
+    assert!(prune(&p).is_empty(), "collected tests keep their baselines");
+    std::fs::write(
+        p.dir.path().join("scenarios/suite.yaml"),
+        "pytest: t.py::test_a\niterations: 100\n",
+    )
+    .unwrap();
+    assert_eq!(prune(&p), ["t.py::test_b[held=5000]"]);
+}

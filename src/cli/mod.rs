@@ -177,6 +177,9 @@ struct PruneArgs {
     /// List what would be removed, remove nothing
     #[arg(long)]
     dry_run: bool,
+    /// Python interpreter that collects `pytest:` selections (overrides `python:`)
+    #[arg(long, value_name = "PATH")]
+    python: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -244,7 +247,13 @@ fn dispatch(command: Command) -> Result<ExitCode, Errors> {
             &args.baselines,
         ),
         Command::Baseline(BaselineCommand::Prune(args)) => output::prune(
-            app::baselines::prune(&args.paths, &args.baselines, args.dry_run)?,
+            app::baselines::prune(
+                &args.paths,
+                args.python.as_deref(),
+                &args.baselines,
+                args.dry_run,
+                &ProbeRunner::new()?,
+            )?,
             args.dry_run,
         ),
         Command::Baseline(BaselineCommand::Apply(args)) => output::recording(

@@ -264,6 +264,8 @@ enum ExceptionKindJ {
     Exit,
     MemoryLimit,
     Interrupted,
+    TestFailed,
+    TestSkipped,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -605,6 +607,8 @@ fn fault_j(f: &crate::report::Fault) -> FaultJ {
                 ExceptionKind::Exit => ExceptionKindJ::Exit,
                 ExceptionKind::MemoryLimit => ExceptionKindJ::MemoryLimit,
                 ExceptionKind::Interrupted => ExceptionKindJ::Interrupted,
+                ExceptionKind::TestFailed => ExceptionKindJ::TestFailed,
+                ExceptionKind::TestSkipped => ExceptionKindJ::TestSkipped,
             },
             type_name: e.type_name.clone(),
             message: e.message.clone(),
@@ -1038,6 +1042,8 @@ fn fault_m(f: FaultJ) -> crate::report::Fault {
                 ExceptionKindJ::Exit => ExceptionKind::Exit,
                 ExceptionKindJ::MemoryLimit => ExceptionKind::MemoryLimit,
                 ExceptionKindJ::Interrupted => ExceptionKind::Interrupted,
+                ExceptionKindJ::TestFailed => ExceptionKind::TestFailed,
+                ExceptionKindJ::TestSkipped => ExceptionKind::TestSkipped,
             },
             type_name: e.type_name,
             message: e.message,

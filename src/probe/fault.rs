@@ -35,6 +35,10 @@ pub enum FaultKind {
     Exception,
     Probe,
     Interrupted,
+    /// A pytest test failed, or errored in its setup or teardown.
+    TestFailed,
+    /// A pytest test was skipped (or xfailed).
+    TestSkipped,
 }
 
 impl FaultKind {
@@ -47,6 +51,8 @@ impl FaultKind {
             FaultKind::Exception => "exception",
             FaultKind::Probe => "probe",
             FaultKind::Interrupted => "interrupted",
+            FaultKind::TestFailed => "test-failed",
+            FaultKind::TestSkipped => "test-skipped",
         }
     }
 }
@@ -61,6 +67,8 @@ impl Fault {
                 ExceptionKind::MemoryLimit => FaultKind::MemoryLimit,
                 ExceptionKind::Exit => FaultKind::Exit,
                 ExceptionKind::Exception | ExceptionKind::Interrupted => FaultKind::Exception,
+                ExceptionKind::TestFailed => FaultKind::TestFailed,
+                ExceptionKind::TestSkipped => FaultKind::TestSkipped,
             },
             Fault::ExitedWithoutRecord { .. } => FaultKind::Exit,
             Fault::BadRecord(_) => FaultKind::Probe,

@@ -1,7 +1,8 @@
-//! The Python probe shipped inside the binary, and the three things memreg asks of
-//! it: `check` (compile every scenario's code before anything runs), `measure` (run
-//! one scenario in one fresh interpreter and sample its counters) and `attribute`
-//! (explain where a failing scenario's memory comes from).
+//! The Python probe shipped inside the binary, and the four things memreg asks of
+//! it: `expand` (collect a `pytest:` selection's tests), `check` (compile every
+//! scenario's code before anything runs), `measure` (run one scenario in one fresh
+//! interpreter and sample its counters) and `attribute` (explain where a failing
+//! scenario's memory comes from).
 //!
 //! The probe sends its record over a file descriptor it inherits (never the
 //! scenario's stdout, never a path a scenario could write), ended by a per-process
@@ -26,12 +27,12 @@ use std::path::Path;
 use std::time::Duration;
 use wire::{
     AttributeConfig, Attributed, ChainConfig, CheckConfig, Checked, ConfirmConfig, Envelope,
-    ExceptionKind, MeasureConfig, Part, Reply,
+    ExceptionKind, ExpandConfig, Expanded, MeasureConfig, Part, PytestConfig, Reply,
 };
 
 /// The probe's parts (src/probe/py/), by name: `core` is the entry point and loads
 /// the others a mode needs.
-pub const PARTS: [(&str, &str); 8] = [
+pub const PARTS: [(&str, &str); 9] = [
     ("core", include_str!("py/core.py")),
     ("counters", include_str!("py/counters.py")),
     ("measure", include_str!("py/measure.py")),
@@ -40,6 +41,7 @@ pub const PARTS: [(&str, &str); 8] = [
     ("check", include_str!("py/check.py")),
     ("body", include_str!("py/body.py")),
     ("async_body", include_str!("py/async_body.py")),
+    ("pytest_bridge", include_str!("py/pytest_bridge.py")),
 ];
 
 /// Starts the probe: the code object of its core part that the `check` process saved
@@ -98,6 +100,7 @@ pub const CHAIN_DEPTH: u64 = 12;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    Expand,
     Check,
     Measure,
     Attribute,
@@ -106,6 +109,7 @@ enum Mode {
 impl Mode {
     fn as_str(self) -> &'static str {
         match self {
+            Mode::Expand => "expand",
             Mode::Check => "check",
             Mode::Measure => "measure",
             Mode::Attribute => "attribute",
@@ -335,18 +339,35 @@ fn pythonpath(scenario: &Scenario) -> Vec<String> {
         .collect()
 }
 
+/// One code part of `scenario` for the probe, when it has that part.
+fn part<'a>(scenario: &'a Scenario, key: &str) -> Option<Part<'a>> {
+    scenario
+        .parts()
+        .find(|(k, _)| *k == key)
+        .map(|(k, c)| Part::new(scenario, k, c))
+}
+
+/// A scenario that reached a measuring process without being a body: a `pytest:`
+/// selection the application did not expand.
+fn unexpanded(scenario: &Scenario) -> Error {
+    Error::Pytest {
+        file: scenario.file.clone(),
+        line: scenario.location().1,
+        scenario: scenario.name.clone(),
+        message: "its `pytest:` selection was not expanded into tests before running".into(),
+    }
+}
+
 /// Runs one measuring process for `scenario`.
 pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<ProcessResult, Error> {
+    if matches!(scenario.body, crate::scenario::Body::Selection(_)) {
+        return Err(unexpanded(scenario));
+    }
     let config = MeasureConfig {
-        setup: scenario
-            .setup
-            .as_ref()
-            .map(|c| Part::new(scenario, "setup", c)),
-        run: Part::new(scenario, "run", &scenario.run),
-        teardown: scenario
-            .teardown
-            .as_ref()
-            .map(|c| Part::new(scenario, "teardown", c)),
+        setup: part(scenario, "setup"),
+        run: part(scenario, "run"),
+        pytest: PytestConfig::of(scenario),
+        teardown: part(scenario, "teardown"),
         warmup: scenario.warmup,
         iterations: scenario.iterations,
         chunks: schedule::chunk_count(scenario.iterations),
@@ -442,12 +463,13 @@ pub fn attribute(
     python: &Path,
     workdir: &Path,
 ) -> Result<Result<Attribution, Fault>, Error> {
+    if matches!(scenario.body, crate::scenario::Body::Selection(_)) {
+        return Err(unexpanded(scenario));
+    }
     let config = AttributeConfig {
-        setup: scenario
-            .setup
-            .as_ref()
-            .map(|c| Part::new(scenario, "setup", c)),
-        run: Part::new(scenario, "run", &scenario.run),
+        setup: part(scenario, "setup"),
+        run: part(scenario, "run"),
+        pytest: PytestConfig::of(scenario),
         warmup: scenario.warmup,
         iterations: scenario.iterations.min(ATTRIBUTION_ITERATIONS),
         frames: scenario.attribution.frames,
@@ -479,6 +501,61 @@ pub fn attribute(
         read_reply::<Attributed>(&finished, sent, timeout, scenario.memory_limit.0)
             .map(|a| a.attribution),
     )
+}
+
+/// How long collecting a `pytest:` selection may take.
+const EXPAND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Collects the tests of a `pytest:` scenario's selection with `python`, in the
+/// scenario's environment, without running any: pytest's collection with the
+/// project's conftest.py files, plugins and settings, in memreg's working directory.
+pub fn expand(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Expanded, Error> {
+    let crate::scenario::Body::Selection(selection) = &scenario.body else {
+        return Ok(Expanded {
+            tests: vec![],
+            options: vec![],
+            problem: None,
+        });
+    };
+    let invocation_dir = std::env::current_dir().map_err(temp_error(workdir))?;
+    let config = ExpandConfig {
+        args: &selection.args,
+        invocation_dir: invocation_dir.display().to_string(),
+        pythonpath: pythonpath(scenario),
+    };
+    let launch = Launch {
+        mode: Mode::Expand,
+        python,
+        workdir,
+        env: scenario_env(scenario),
+        timeout: EXPAND_TIMEOUT,
+        memory_limit: Some(scenario.memory_limit.0),
+    };
+    let (finished, sent) = run_probe(launch, &config)?;
+    let fail = |message: String| Error::Pytest {
+        file: scenario.file.clone(),
+        line: selection.line,
+        scenario: scenario.name.clone(),
+        message,
+    };
+    if finished.ending == Ending::Cancelled {
+        return Err(fail("collection interrupted".into()));
+    }
+    read_reply::<Expanded>(&finished, sent, EXPAND_TIMEOUT, scenario.memory_limit.0).map_err(|f| {
+        let output = finished.output.text();
+        fail(match f {
+            Fault::Exception(e) => format!("collection failed: {}\n{}", e.message, e.traceback),
+            other => format!(
+                "collection failed ({other:?}){}{}",
+                if output.trim().is_empty() {
+                    ""
+                } else {
+                    "; output:\n"
+                },
+                output.trim_end()
+            ),
+        })
+    })
 }
 
 fn spawn_error(python: &Path, e: SpawnError) -> Error {

@@ -59,11 +59,61 @@ pub struct CheckConfig<'a> {
     pub parts: Vec<Part<'a>>,
 }
 
+/// `expand` mode: collect a `pytest:` selection's tests without running them.
+#[derive(Serialize)]
+pub struct ExpandConfig<'a> {
+    pub args: &'a [String],
+    /// The directory pytest runs in (memreg's working directory).
+    pub invocation_dir: String,
+    pub pythonpath: Vec<String>,
+}
+
+/// `expand` mode's answer: the tests, or pytest's reason for none.
+#[derive(Deserialize)]
+pub struct Expanded {
+    pub tests: Vec<crate::scenario::CollectedTest>,
+    /// The selection's options (its arguments less paths and node ids).
+    pub options: Vec<String>,
+    pub problem: Option<PytestProblem>,
+}
+
+/// Why pytest could not collect a selection.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PytestProblem {
+    /// `pytest_missing`, `selection`, `collection`, `no_tests` or `pytest`.
+    pub kind: String,
+    /// pytest's own message.
+    pub message: String,
+}
+
+/// A pytest test as a measuring process runs it (pytest_bridge.PytestBody).
+#[derive(Serialize)]
+pub struct PytestConfig<'a> {
+    pub selector: &'a str,
+    pub invocation_dir: String,
+    pub options: &'a [String],
+}
+
+impl<'a> PytestConfig<'a> {
+    pub fn of(s: &'a Scenario) -> Option<Self> {
+        match &s.body {
+            crate::scenario::Body::Test(t) => Some(PytestConfig {
+                selector: &t.selector,
+                invocation_dir: t.invocation_dir.display().to_string(),
+                options: &t.options,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// `measure` mode: run one scenario and sample its counters.
 #[derive(Serialize)]
 pub struct MeasureConfig<'a> {
     pub setup: Option<Part<'a>>,
-    pub run: Part<'a>,
+    /// The body: `run` code, or a pytest test.
+    pub run: Option<Part<'a>>,
+    pub pytest: Option<PytestConfig<'a>>,
     pub teardown: Option<Part<'a>>,
     pub warmup: u64,
     /// The user's window.
@@ -95,7 +145,8 @@ pub struct ConfirmConfig {
 #[derive(Serialize)]
 pub struct AttributeConfig<'a> {
     pub setup: Option<Part<'a>>,
-    pub run: Part<'a>,
+    pub run: Option<Part<'a>>,
+    pub pytest: Option<PytestConfig<'a>>,
     pub warmup: u64,
     pub iterations: u64,
     pub frames: u64,
@@ -388,6 +439,11 @@ pub enum ExceptionKind {
     MemoryLimit,
     /// `KeyboardInterrupt`.
     Interrupted,
+    /// A pytest test failed (or errored in its setup or teardown); the traceback
+    /// is pytest's failure text.
+    TestFailed,
+    /// A pytest test was skipped, or failed as expected (xfail).
+    TestSkipped,
 }
 
 /// An exception (or sys.exit, or MemoryError) raised by the scenario's code.

@@ -150,10 +150,11 @@ impl Outcome {
             .find(|r| r.outcome.is_err())
             .or(results.first())
             .filter(|_| analysis.check != Check::Passed);
+        let (file, run_line) = scenario.location();
         Outcome {
             name: scenario.name.clone(),
-            file: scenario.file.clone(),
-            run_line: scenario.run.first_line,
+            file,
+            run_line,
             description: scenario.description.clone(),
             expect: scenario.expect,
             python: measurements.first().map(|m| m.python.clone()),

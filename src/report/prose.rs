@@ -192,6 +192,16 @@ pub fn fault(f: &Fault) -> String {
         Fault::Exception(e) if e.kind == ExceptionKind::Exit => {
             format!("{} in {}", e.message, e.phase.as_str())
         }
+        // pytest's own words: `test failed in call: assert 1 == 2`, `test skipped:
+        // not today`, `test xfail: known bug`.
+        Fault::Exception(e)
+            if matches!(
+                e.kind,
+                ExceptionKind::TestFailed | ExceptionKind::TestSkipped
+            ) =>
+        {
+            format!("test {}", e.message)
+        }
         Fault::Exception(e) => {
             format!("{}: {} (in {})", e.type_name, e.message, e.phase.as_str())
         }

@@ -6,15 +6,20 @@
 //! - `held=B`: native bytes held from setup on (default 0);
 //! - `raise`: every process raises in `run`;
 //! - `syntax-error`: the compile check reports a SyntaxError in `run`.
+//!
+//! A `pytest:` selection collects the node ids among its arguments (those with
+//! `::`), with the `memreg` marker settings given in [`FakeRunner::markers`]; its
+//! other arguments are its options. A selection with no node id is pytest missing.
+//! A test's node id is read for the directives above.
 
 use super::Runner;
 use crate::error::Error;
 use crate::probe::wire::{
-    EndCounters, ExceptionKind, Measurement, Phase, PythonInfo, ScenarioException, StartCounters,
-    Stop, Timing,
+    EndCounters, ExceptionKind, Expanded, Measurement, Phase, PytestProblem, PythonInfo,
+    ScenarioException, StartCounters, Stop, Timing,
 };
 use crate::probe::{Attribution, Fault, ProcessResult};
-use crate::scenario::{Metric, Scenario};
+use crate::scenario::{Body, CollectedTest, Metric, Scenario};
 use crate::schedule;
 use std::path::Path;
 use std::sync::Mutex;
@@ -91,15 +96,24 @@ pub fn process(m: Measurement) -> ProcessResult {
     }
 }
 
+/// The text read for directives: the `run:` code, or a test's node id (`[`, `]`
+/// and `-` separate words there: `test_x[blocks+=1]`).
+fn directives(s: &Scenario) -> String {
+    match &s.body {
+        Body::Code { run, .. } => run.source.clone(),
+        Body::Test(t) => t.nodeid.replace(['[', ']', '-'], " "),
+        Body::Selection(sel) => sel.args.join(" "),
+    }
+}
+
 fn directive(s: &Scenario, key: &str) -> Option<f64> {
-    s.run
-        .source
+    directives(s)
         .split_whitespace()
         .find_map(|d| d.strip_prefix(key)?.parse().ok())
 }
 
 fn has(s: &Scenario, word: &str) -> bool {
-    s.run.source.split_whitespace().any(|d| d == word)
+    directives(s).split_whitespace().any(|d| d == word)
 }
 
 /// Records what it was asked to do.
@@ -107,9 +121,47 @@ fn has(s: &Scenario, word: &str) -> bool {
 pub struct FakeRunner {
     pub measured: Mutex<Vec<String>>,
     pub attributed: Mutex<Vec<String>>,
+    /// `pytest:` selections collected, by their first argument.
+    pub expanded: Mutex<Vec<String>>,
+    /// `memreg` marker settings of fake tests, by node id.
+    pub markers: std::collections::HashMap<String, serde_json::Value>,
 }
 
 impl Runner for FakeRunner {
+    fn expand(&self, s: &Scenario, python: &Path) -> Result<Expanded, Error> {
+        let Body::Selection(sel) = &s.body else {
+            panic!("expand is for selections")
+        };
+        self.expanded.lock().unwrap().push(sel.args[0].clone());
+        let (ids, options): (Vec<&String>, Vec<&String>) =
+            sel.args.iter().partition(|a| a.contains("::"));
+        if ids.is_empty() {
+            return Ok(Expanded {
+                tests: vec![],
+                options: vec![],
+                problem: Some(PytestProblem {
+                    kind: "pytest_missing".into(),
+                    message: format!("pytest is not installed for {}", python.display()),
+                }),
+            });
+        }
+        let tests = ids
+            .into_iter()
+            .map(|id| CollectedTest {
+                nodeid: id.clone(),
+                selector: id.clone(),
+                file: id.split("::").next().unwrap().to_owned(),
+                line: Some(7),
+                memreg: self.markers.get(id).and_then(|m| m.as_object().cloned()),
+            })
+            .collect();
+        Ok(Expanded {
+            tests,
+            options: options.into_iter().cloned().collect(),
+            problem: None,
+        })
+    }
+
     fn check(
         &self,
         python: &Path,
@@ -121,7 +173,7 @@ impl Runner for FakeRunner {
             .map(|s| {
                 Error::Compile(Box::new(crate::error::CompileError {
                     file: s.file.display().to_string(),
-                    line: s.run.first_line.unwrap_or(1),
+                    line: s.location().1.unwrap_or(1),
                     column: 1,
                     scenario: s.name.clone(),
                     part: "run".into(),

@@ -9,6 +9,7 @@
 use crate::child::CANCELLED;
 use crate::error::Error;
 use crate::plan::RunPlan;
+use crate::probe::wire::Expanded;
 use crate::probe::{self, Attribution, Fault, ProcessResult, PythonInfo};
 use crate::scenario::Scenario;
 use std::collections::VecDeque;
@@ -18,6 +19,8 @@ use std::sync::{Arc, Condvar, Mutex};
 
 /// Starts the processes a run needs.
 pub trait Runner: Sync {
+    /// Collects the tests of a `pytest:` selection with `python`, running none.
+    fn expand(&self, scenario: &Scenario, python: &Path) -> Result<Expanded, Error>;
     /// Compiles every code part of `scenarios` with `python`: the interpreter's
     /// identity and every compile error.
     fn check(
@@ -56,6 +59,10 @@ impl ProbeRunner {
 }
 
 impl Runner for ProbeRunner {
+    fn expand(&self, scenario: &Scenario, python: &Path) -> Result<Expanded, Error> {
+        probe::expand(scenario, python, self.workdir.path())
+    }
+
     fn check(
         &self,
         python: &Path,
@@ -297,7 +304,7 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push((index, round, scenario.iterations, results.len()));
-            (round == 0 && scenario.run.source.contains("blocks+=")).then(|| {
+            (round == 0 && scenario.run_code().unwrap().source.contains("blocks+=")).then(|| {
                 let mut longer = scenario.clone();
                 longer.iterations *= 4;
                 longer

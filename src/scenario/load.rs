@@ -2,7 +2,7 @@
 //! the first) and names its file and line, or the scenario.
 
 use super::schema::{RawFile, RawScenario};
-use super::{defaults, locate, problems, Code, Scenario};
+use super::{defaults, locate, problems, Body, Code, PytestSelection, Scenario};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -195,6 +195,17 @@ fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
     if raws.is_empty() {
         return Err(one("`scenarios:` is an empty list".into()));
     }
+    // Each entry's own YAML, kept for `pytest:` selections (their tests' marker
+    // settings are validated over it).
+    let entries: Vec<yaml_serde::Value> = if list_form {
+        value
+            .get("scenarios")
+            .and_then(|v| v.as_sequence())
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        vec![value.clone()]
+    };
     let starts = locate::code_starts(text, list_form);
     let stem = path
         .file_stem()
@@ -211,7 +222,12 @@ fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<LoadError>> {
             stem.clone()
         };
         match build(path, text, raw, default_name, lines) {
-            Ok(s) => out.push(s),
+            Ok(mut s) => {
+                if let (Body::Selection(sel), Some(yaml)) = (&mut s.body, entries.get(i)) {
+                    sel.yaml = yaml.clone();
+                }
+                out.push(s)
+            }
             Err(mut e) => errors.append(&mut e),
         }
     }
@@ -236,13 +252,17 @@ fn keys(value: &yaml_serde::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn build(
+/// A validated scenario from its parsed YAML, or every problem found. `text` and
+/// `lines` locate its code in the file (`""` and `None` when there is no file text:
+/// a test's settings).
+pub(crate) fn build(
     path: &Path,
     text: &str,
     raw: RawScenario,
     default_name: String,
     lines: Option<&HashMap<&'static str, usize>>,
 ) -> Result<Scenario, Vec<LoadError>> {
+    let prefix = raw.name.as_ref().map(|n| n.0.clone());
     let name = raw.name.map(|n| n.0).unwrap_or(default_name);
     let mut problems = Vec::new();
     let mut problem = |message: String| {
@@ -313,15 +333,46 @@ fn build(
                 .map_or(defaults::CONFIRM_TIME, |t| t.0),
         }
     };
-    if !problems.is_empty() {
+    let body = match (raw.run, raw.pytest) {
+        (Some(run), None) => Some(Body::Code {
+            setup: non_blank(raw.setup).map(|s| code("setup", s)),
+            run: code("run", run.0),
+            teardown: non_blank(raw.teardown).map(|s| code("teardown", s)),
+        }),
+        (None, Some(_)) if raw.setup.is_some() || raw.teardown.is_some() => {
+            problem(
+                "`setup` and `teardown` do not go with `pytest:`: the test's fixtures set up and tear down".into(),
+            );
+            None
+        }
+        (None, Some(args)) => Some(Body::Selection(PytestSelection {
+            args: args.0,
+            prefix,
+            line: lines.and_then(|l| l.get("pytest")).copied(),
+            yaml: yaml_serde::Value::Null,
+        })),
+        (Some(_), Some(_)) => {
+            problem(
+                "`run` and `pytest` exclude each other: a scenario runs Python code or a pytest test"
+                    .into(),
+            );
+            None
+        }
+        (None, None) => {
+            problem(
+                "missing `run:` (Python code to repeat) or `pytest:` (a pytest test or selection)"
+                    .into(),
+            );
+            None
+        }
+    };
+    let (false, Some(body)) = (!problems.is_empty(), body) else {
         return Err(problems);
-    }
+    };
     Ok(Scenario {
         description: raw.description,
         file: path.to_owned(),
-        setup: non_blank(raw.setup).map(|s| code("setup", s)),
-        run: code("run", raw.run.0),
-        teardown: non_blank(raw.teardown).map(|s| code("teardown", s)),
+        body,
         iterations: raw
             .iterations
             .as_ref()

@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-const CODE_KEYS: [&str; 3] = ["setup", "run", "teardown"];
+/// The code keys, and `pytest:` (whose line errors of its expansion name).
+const CODE_KEYS: [&str; 4] = ["setup", "run", "teardown", "pytest"];
 
 /// For each scenario in the file (in order), the 1-based line where each code key's
 /// content starts, when the scanner found one.

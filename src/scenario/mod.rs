@@ -3,14 +3,17 @@
 //! `load` turns paths into validated [`Scenario`]s (or errors naming file:line:column);
 //! `schema` is the YAML shape; `problems` finds every problem of a scenario that does
 //! not parse, not just the first; `locate` finds where code blocks start in the file
-//! so Python tracebacks can name YAML lines.
+//! so Python tracebacks can name YAML lines; `pytest` turns a `pytest:` selection's
+//! collected tests into scenarios of their own.
 
 mod load;
 mod locate;
 mod problems;
+mod pytest;
 mod schema;
 
 pub use load::{discover, load, load_all, LoadError};
+pub use pytest::{CollectedTest, PytestSelection, PytestTest, MARKER_KEYS};
 pub use schema::{Expect, Metric, MIN_BLOCK_BYTES};
 
 use crate::units::Bytes;
@@ -85,9 +88,8 @@ pub struct Scenario {
     pub description: Option<String>,
     /// The YAML file, as discovered from the user's paths.
     pub file: PathBuf,
-    pub setup: Option<Code>,
-    pub run: Code,
-    pub teardown: Option<Code>,
+    /// What runs: Python code, or a pytest test.
+    pub body: Body,
     pub iterations: u64,
     pub warmup: u64,
     pub processes: u32,
@@ -149,15 +151,56 @@ impl Default for AttributionSettings {
     }
 }
 
+/// What a scenario runs each iteration.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// `setup`, `run` and `teardown` code from the YAML file.
+    Code {
+        setup: Option<Code>,
+        run: Code,
+        teardown: Option<Code>,
+    },
+    /// A `pytest:` selection as written, before its tests are collected: the
+    /// application expands it into one [`Body::Test`] scenario per test before
+    /// anything runs.
+    Selection(PytestSelection),
+    /// One collected pytest test: setup, call and teardown per iteration.
+    Test(PytestTest),
+}
+
 impl Scenario {
-    /// The code parts in the order they run, with their YAML key.
+    /// The code parts in the order they run, with their YAML key (none for a pytest
+    /// test).
     pub fn parts(&self) -> impl Iterator<Item = (&'static str, &Code)> {
-        [
-            ("setup", self.setup.as_ref()),
-            ("run", Some(&self.run)),
-            ("teardown", self.teardown.as_ref()),
-        ]
-        .into_iter()
-        .filter_map(|(k, c)| c.map(|c| (k, c)))
+        let (setup, run, teardown) = match &self.body {
+            Body::Code {
+                setup,
+                run,
+                teardown,
+            } => (setup.as_ref(), Some(run), teardown.as_ref()),
+            Body::Selection(_) | Body::Test(_) => (None, None, None),
+        };
+        [("setup", setup), ("run", run), ("teardown", teardown)]
+            .into_iter()
+            .filter_map(|(k, c)| c.map(|c| (k, c)))
+    }
+
+    /// The `run:` code, when the scenario is code.
+    pub fn run_code(&self) -> Option<&Code> {
+        match &self.body {
+            Body::Code { run, .. } => Some(run),
+            Body::Selection(_) | Body::Test(_) => None,
+        }
+    }
+
+    /// Where a reader of a result should look: the scenario file at its `run:` line,
+    /// or a pytest test's file (relative to the directory memreg runs in) at the
+    /// line of its function.
+    pub fn location(&self) -> (PathBuf, Option<usize>) {
+        match &self.body {
+            Body::Code { run, .. } => (self.file.clone(), run.first_line),
+            Body::Selection(s) => (self.file.clone(), s.line),
+            Body::Test(t) => (t.file.clone(), t.line),
+        }
     }
 }

@@ -26,7 +26,7 @@ pub(crate) fn parse(
         .iter()
         .filter_map(|k| at(text, index, OneKey::new(k, FIELDS)).err())
         .collect();
-    if !keys.iter().any(|k| k == "run") {
+    if !keys.iter().any(|k| k == "run" || k == "pytest") {
         errors.extend(at(text, index, HasRun).err());
     }
     if errors.is_empty() {

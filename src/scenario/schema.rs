@@ -47,8 +47,10 @@ scenario_fields! {
     name: Option<Name>,
     description: Option<String>,
     setup: Option<String>,
-    run: NonBlank,
+    run: Option<NonBlank>,
     teardown: Option<String>,
+    // A pytest test or selection instead of `run:` (see `pytest.rs`).
+    pytest: Option<PytestArgs>,
     iterations: Option<Within<{ bounds::MIN_ITERATIONS }, { bounds::MAX_ITERATIONS }>>,
     warmup: Option<Within<0, { bounds::MAX_ITERATIONS }>>,
     processes: Option<Within<1, { bounds::MAX_PROCESSES }>>,
@@ -224,6 +226,52 @@ impl<'de> Deserialize<'de> for NonBlank {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// `pytest:`: pytest command-line arguments, as one string (split like a shell
+/// splits it: quotes group, a backslash escapes) or a list of strings.
+#[derive(Debug)]
+pub(crate) struct PytestArgs(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for PytestArgs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PytestArgs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a pytest node id or selection (`tests/ -m memleak`), or a list of arguments",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PytestArgs, E> {
+                let args = super::pytest::split_args(v).map_err(E::custom)?;
+                PytestArgs::checked(args).map_err(E::custom)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<PytestArgs, A::Error> {
+                let mut args = Vec::new();
+                while let Some(a) = seq.next_element::<String>()? {
+                    args.push(a);
+                }
+                PytestArgs::checked(args).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl PytestArgs {
+    fn checked(args: Vec<String>) -> Result<PytestArgs, String> {
+        if args.is_empty() {
+            return Err(
+                "must name a test (`tests/test_x.py::test_a`) or a selection (`tests/ -m memleak`)"
+                    .into(),
+            );
+        }
+        if let Some(a) = args.iter().find(|a| a.contains('\0')) {
+            return Err(format!("argument {a:?} contains NUL"));
+        }
+        Ok(PytestArgs(args))
     }
 }
 

@@ -12,6 +12,7 @@ mod interrupt;
 mod junit;
 mod pipeline;
 mod probe_python;
+mod pytest;
 mod reports;
 mod resources;
 mod run;

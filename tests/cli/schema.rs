@@ -70,7 +70,26 @@ fn empty_or_missing_run() {
         "run: \"  \"\n",
         "a.yaml:1:6: run: must not be empty",
     );
-    rejects("a.yaml", "name: x\n", "a.yaml:1:1: missing field `run`");
+    rejects(
+        "a.yaml",
+        "name: x\n",
+        "a.yaml: scenario `x`: missing `run:` (Python code to repeat) or `pytest:` (a pytest test or selection)",
+    );
+    rejects(
+        "a.yaml",
+        "run: pass\npytest: tests/\n",
+        "a.yaml: scenario `a`: `run` and `pytest` exclude each other",
+    );
+    rejects(
+        "a.yaml",
+        "setup: import x\npytest: tests/\n",
+        "a.yaml: scenario `a`: `setup` and `teardown` do not go with `pytest:`",
+    );
+    rejects(
+        "a.yaml",
+        "pytest: \"tests/ -k 'open\"\n",
+        "a.yaml:1:9: pytest: unclosed '",
+    );
 }
 
 #[test]

@@ -116,17 +116,43 @@ pub fn property(case: roxmltree::Node, name: &str) -> Option<String> {
 /// why, only when PyPI cannot be reached (any other failure fails the test).
 pub fn python_tools() -> Option<PathBuf> {
     static TOOLS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    TOOLS.get_or_init(make_python_tools).clone()
+    TOOLS
+        .get_or_init(|| {
+            cached_venv(
+                "python-tools",
+                &["xmlschema", "junitparser"],
+                "import xmlschema, junitparser",
+                "schema validation",
+            )
+        })
+        .clone()
 }
 
-const TOOLS: &[&str] = &["xmlschema", "junitparser"];
+/// The Python of a private virtualenv (under target/) with pytest 8.x,
+/// pytest-asyncio and anyio from PyPI, for the pytest bridge's end-to-end tests;
+/// made once and reused, `None` (with a message) only when PyPI cannot be reached.
+pub fn pytest_python() -> Option<PathBuf> {
+    static PYTEST: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PYTEST
+        .get_or_init(|| {
+            cached_venv(
+                "pytest-venv",
+                &["pytest>=8,<9", "pytest-asyncio", "anyio"],
+                "import pytest, pytest_asyncio, anyio; assert pytest.__version__.startswith('8.')",
+                "the pytest bridge",
+            )
+        })
+        .clone()
+}
 
-fn make_python_tools() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-tools");
+/// A virtualenv in the test target directory with `packages` installed, reused
+/// while `check` (Python code) runs in it.
+fn cached_venv(name: &str, packages: &[&str], check: &str, purpose: &str) -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let python = venv.join("bin").join("python");
     let ready = |python: &Path| {
         Command::new(python)
-            .args(["-c", &format!("import {}", TOOLS.join(", "))])
+            .args(["-c", check])
             .output()
             .is_ok_and(|o| o.status.success())
     };
@@ -156,7 +182,7 @@ fn make_python_tools() -> Option<PathBuf> {
             "--timeout",
             "20",
         ])
-        .args(TOOLS)
+        .args(packages)
         .output()
         .expect("pip runs");
     if !pip.status.success() {
@@ -174,15 +200,15 @@ fn make_python_tools() -> Option<PathBuf> {
         ];
         if offline.iter().any(|o| err.contains(o)) {
             eprintln!(
-                "SKIPPED (PyPI unreachable): cannot install {} for schema validation: {}",
-                TOOLS.join(", "),
+                "SKIPPED (PyPI unreachable): cannot install {} for {purpose}: {}",
+                packages.join(", "),
                 err.lines().last().unwrap_or("")
             );
             return None;
         }
-        panic!("pip install {} failed:\n{err}", TOOLS.join(" "));
+        panic!("pip install {} failed:\n{err}", packages.join(" "));
     }
-    assert!(ready(&python), "installed but not importable");
+    assert!(ready(&python), "installed but `{check}` fails");
     Some(python)
 }
 

@@ -3,9 +3,20 @@
 # detection never pays for either. What it calls once scenario code has run is
 # bound before, as in measuring (core.py).
 
+# pytest's and pluggy's own frames, which run a `pytest:` scenario's test: never the
+# allocation site of the project's code, though they live in site-packages.
+_RUNNER_DIRS = (os.sep + "_pytest" + os.sep, os.sep + "pluggy" + os.sep)
+
+
 def _internal(filename):
-    """Frames that are memreg's or the import machinery's, never the user's."""
-    return filename == "<string>" or filename.startswith("<frozen ") or "importlib" in filename
+    """Frames that are memreg's (the probe, the pytest bridge), pytest's or the import
+    machinery's, never the user's."""
+    return (
+        filename == "<string>"
+        or filename.startswith("<frozen ")
+        or "importlib" in filename
+        or any(d in filename for d in _RUNNER_DIRS)
+    )
 
 
 def _library_dirs():
@@ -127,6 +138,6 @@ def attribute(config, record):
         "uncollectable": tracker.uncollectable(n),
         "atexit_per_iteration": tracker.atexit_growth(n),
     }
-    close()  # the event loop, once the holders are found
+    close()  # the event loop or pytest session, once the holders are found
     return record
 

@@ -1,7 +1,8 @@
 # memreg probe, body: a scenario's setup, run and teardown as the zero-argument calls
-# the measuring and attribution loops make: Python code (exec), or code with
-# top-level await (on the process's one event loop: async_body, loaded only by the
-# scenarios that need it). Loaded by measure and attribute.
+# the measuring and attribution loops make, whatever the scenario is: Python code
+# (exec), code with top-level await (on the process's one event loop: async_body),
+# or a pytest test (pytest_bridge). Loaded by measure and attribute; the other two
+# parts are loaded only by the scenarios that need them.
 
 CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
 
@@ -13,10 +14,14 @@ def _nothing():
 def scenario_calls(config, ns, notes):
     """(setup, run, teardown, close) for the scenario in `config`. setup and
     teardown are None when there is nothing to do; teardown also ends what the body
-    started (the event loop), so its errors are teardown's;
+    started (the event loop, the pytest session), so its errors are teardown's;
     close() ends it quietly after an error, and may be called at any time."""
     from functools import partial
 
+    if config.get("pytest"):
+        need("pytest_bridge")
+        body = PytestBody(config["pytest"], notes)
+        return body.setup, body.run, body.teardown, body.close
     codes = [compile_part(config[k]) if config.get(k) else None for k in ("setup", "run", "teardown")]
     if not any(c is not None and c.co_flags & CO_COROUTINE for c in codes):
         setup, run, teardown = [None if c is None else partial(exec, c, ns) for c in codes]

@@ -4,12 +4,12 @@
 # work directory; the `check` process compiles each once and saves its code object
 # with marshal, so later processes load code instead of compiling it:
 #
-#   python -c BOOTSTRAP WORKDIR measure|attribute|check CONFIG.json RECORD_FD TOKEN
+#   python -c BOOTSTRAP WORKDIR measure|attribute|check|expand CONFIG.json RECORD_FD TOKEN
 #
-# The other parts (counters, measure, attribute, referrers, check, body, async_body)
-# are loaded into this namespace by `need()` only by the modes that use them. All
-# parts are compiled with the file name '<string>', which tracebacks and
-# attribution leave out.
+# The other parts (counters, measure, attribute, referrers, check, body, async_body,
+# pytest_bridge) are loaded into this namespace by `need()` only by the modes that
+# use them. All parts are compiled with the file name '<string>', which tracebacks
+# and attribution leave out.
 #
 # Scenario code runs in this process and may replace anything it can reach
 # (`gc.collect`, `sys.getallocatedblocks`, `builtins.exec`, `os.replace`), by
@@ -59,7 +59,10 @@ _CWD = os.getcwd()
 
 FORMAT = 1
 MAX_SAMPLES = 256  # keeps every sample index a cached small int
-PARTS = ("core", "counters", "measure", "attribute", "referrers", "check", "body", "async_body")
+PARTS = (
+    "core", "counters", "measure", "attribute", "referrers", "check", "body", "async_body",
+    "pytest_bridge",
+)
 
 
 def part_code(name):
@@ -153,6 +156,9 @@ def error_record(exc, phase, memory_limited):
         message = "memory limit exceeded (MemoryError)"
     elif isinstance(exc, KeyboardInterrupt):
         kind = "interrupted"
+    elif "pytest_bridge" in _loaded and isinstance(exc, BridgeError):
+        # pytest's own words (its failure text) say more than the bridge's frames.
+        return bridge_error_record(exc, phase)
     return {
         "phase": phase,
         "kind": kind,
@@ -293,6 +299,11 @@ def main():
     if mode == "check":
         need("check")
         write_record(check(config))
+        return
+    if mode == "expand":
+        need("pytest_bridge")
+        record = {"format": FORMAT, "status": "ok", "notes": []}
+        write_record(expand_record(config, record))
         return
     import faulthandler
 

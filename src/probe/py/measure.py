@@ -29,8 +29,8 @@ def measure(config, record):
     collect = _collect
     freeze = _freeze
     # CPython's type attribute cache keeps up to 4096 attribute names alive: code
-    # that looks attributes up by names it builds (logging, enum, reprlib, pytest's
-    # hooks) fills it a few strings at a time over thousands of iterations.
+    # that looks attributes up by names it builds (pytest's hooks, logging, enum,
+    # reprlib) fills it a few strings at a time over thousands of iterations.
     # Emptied before every read, it holds the same (nothing) at each
     # (docs/measuring.md §6).
     clear_type_cache = getattr(sys, "_clear_type_cache", None) or _nothing
@@ -44,7 +44,7 @@ def measure(config, record):
     close = None
     try:
         phase.name = "setup"
-        # Zero-argument calls: code, or code with top-level await (body.py).
+        # Zero-argument calls: code, code with top-level await, or a pytest test (body.py).
         setup, body, teardown, close = scenario_calls(config, ns, notes)
 
         read_native = native_heap_reader(notes) if "native" in metrics else None
@@ -245,5 +245,5 @@ def measure(config, record):
         record["status"] = "error"
         record["error"] = error_record(e, phase.name, memory_limited)
         if close is not None:
-            close()  # the event loop, quietly
+            close()  # the event loop or pytest session, quietly
     return record
