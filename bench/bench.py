@@ -9,7 +9,8 @@ must be found, no clean or cache-filling body may alarm. pytest-memray's
 `limit_leaks` judges the same bodies (same iterations, one process, as it runs) for
 comparison.
 
-Part 2 times a verdict on bodies of about 1, 20 and 200 us per iteration:
+Part 2 times a verdict on bodies of about 1, 20 and 200 us per iteration (and a clean
+pytest test through memreg's pytest bridge against the same body inline):
 memreg (one process at a time) against the same iterations in bare Python (the same
 number of fresh interpreters, setup + warm-up + iterations, nothing measured) and
 against pytest-memray `--memray` with `limit_leaks` on the same total iterations.
@@ -354,6 +355,55 @@ def timing(py, workdir, rounds=7):
     return "\n".join(rows)
 
 
+BRIDGED_TEST = """import json
+
+payload = {"items": list(range(100)), "name": "x" * 20}
+
+
+def test_json():
+    json.loads(json.dumps(payload))
+"""
+
+
+BRIDGE_TITLE = (
+    f"## A pytest test through the bridge ({PROCESSES} processes x {WARMUP}+{ITERATIONS} iterations, "
+    "--jobs 1, median of 3 interleaved rounds; the inline scenario runs the same body)\n"
+)
+
+
+def bridge_time(py, workdir, rounds=3):
+    """Time to verdict of a clean pytest test run through memreg's pytest bridge
+    (`pytest: test_bench.py::test_json`) against the same body as an inline
+    scenario, both with the benchmark venv's Python and pytest, --jobs 1, defaults."""
+    project = workdir / "bridged"
+    project.mkdir(exist_ok=True)
+    (project / "test_bench.py").write_text(BRIDGED_TEST)
+    (project / "bridged.yaml").write_text("pytest: test_bench.py::test_json\n")
+    setup = 'import json\npayload = {"items": list(range(100)), "name": "x" * 20}'
+    write_scenarios(project / "inline.yaml", {"inline": (setup, "json.loads(json.dumps(payload))")})
+    version = subprocess.run([str(py), "-c", "import pytest; print(pytest.__version__)"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+
+    def run(name):
+        return timed([str(MEMREG), "run", f"{name}.yaml", "--jobs", "1", "--python", str(py),
+                      "--baselines", str(workdir / "none"), "--no-attribution"], cwd=project)
+
+    inline, bridged = [], []
+    for _ in range(rounds):  # interleaved
+        inline.append(run("inline"))
+        bridged.append(run("bridged"))
+    iw, ic = statistics.median(i[0] for i in inline), statistics.median(i[1] for i in inline)
+    bw, bc = statistics.median(b[0] for b in bridged), statistics.median(b[1] for b in bridged)
+    rc = [b[1] / i[1] for i, b in zip(inline, bridged)]
+    return "\n".join([
+        "| body | inline scenario (wall / CPU) | pytest-bridged test (wall / CPU) "
+        "| bridged / inline: wall | bridged / inline: CPU (rounds) |",
+        "|---|---|---|---|---|",
+        f"| json round trip of a 100-item dict, pytest {version} | {iw:.2f} s / {ic:.2f} s | {bw:.2f} s / {bc:.2f} s "
+        f"| {bw / iw:.1f}x | {bc / ic:.1f}x ({min(rc):.1f}-{max(rc):.1f}) |",
+    ])
+
+
 def instructions(workdir, labels=("~1 us (list comp)", "~20 us (json)")):
     """User-space instructions counted by valgrind's callgrind, all processes
     included (memreg, its compile check and its probes): deterministic where wall and
@@ -427,12 +477,16 @@ def main():
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--skip-timing", action="store_true")
+    ap.add_argument("--only-bridge", action="store_true", help="only the pytest-bridge row")
     args = ap.parse_args()
     if not MEMREG.exists():
         sys.exit(f"build first: cargo build --release ({MEMREG} missing)")
     py = ensure_venv()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        if args.only_bridge:
+            print(BRIDGE_TITLE + "\n" + bridge_time(py, workdir))
+            return
         print("detection and false alarms ...", file=sys.stderr)
         table, summary = detection(args.reps, py, workdir)
         parts = [
@@ -457,6 +511,9 @@ def main():
                 "",
                 "## The cost of confirming a leak (memreg looks 4x longer before calling it)\n",
                 confirmation_cost(workdir),
+                "",
+                BRIDGE_TITLE,
+                bridge_time(py, workdir),
             ]
     text = "\n".join(parts) + "\n"
     print(text)
