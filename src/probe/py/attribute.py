@@ -8,6 +8,10 @@
 _RUNNER_DIRS = (os.sep + "_pytest" + os.sep, os.sep + "pluggy" + os.sep)
 
 
+def _runner(filename):
+    return any(d in filename for d in _RUNNER_DIRS)
+
+
 def _internal(filename):
     """Frames that are memreg's (the probe, the pytest bridge), pytest's or the import
     machinery's, never the user's."""
@@ -15,7 +19,7 @@ def _internal(filename):
         filename == "<string>"
         or filename.startswith("<frozen ")
         or "importlib" in filename
-        or any(d in filename for d in _RUNNER_DIRS)
+        or _runner(filename)
     )
 
 
@@ -95,6 +99,8 @@ def attribute(config, record):
         if not frames_:
             continue
         user = [f for f in frames_ if is_user(f)]
+        if not user and any(_runner(f.filename) for f in d.traceback):
+            continue  # pytest's own, through the standard library: not the project's
         site = (user or frames_)[-1]
         key = (site.filename, site.lineno)
         entry = by_site.setdefault(key, {"size": 0, "count": 0, "best": 0, "frames": frames_, "user": bool(user)})
