@@ -175,83 +175,9 @@ fn check_marker_setting(key: &str, value: &serde_json::Value) -> Result<(), Stri
         .map_err(|e| format!("`memreg` marker: `{key}`: {e}"))
 }
 
-/// Splits `pytest:` text into arguments as a POSIX shell would: white space
-/// separates, single quotes keep everything, double quotes keep everything but
-/// `\"` and `\\`, a backslash outside quotes escapes the next character.
-pub(crate) fn split_args(text: &str) -> Result<Vec<String>, String> {
-    let mut args = Vec::new();
-    let mut current: Option<String> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                args.extend(current.take());
-            }
-            '\'' => {
-                let word = current.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err(format!("unclosed ' in `{text}`")),
-                    }
-                }
-            }
-            '"' => {
-                let word = current.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\')) => word.push(c),
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err(format!("unclosed \" in `{text}`")),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err(format!("unclosed \" in `{text}`")),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some(c) => current.get_or_insert_with(String::new).push(c),
-                None => return Err(format!("`{text}` ends with a lone backslash")),
-            },
-            c => current.get_or_insert_with(String::new).push(c),
-        }
-    }
-    args.extend(current);
-    Ok(args)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arguments_split_like_a_shell() {
-        let cases: [(&str, &[&str]); 5] = [
-            (
-                "tests/test_x.py::test_a[json]",
-                &["tests/test_x.py::test_a[json]"],
-            ),
-            ("tests/  -m memleak", &["tests/", "-m", "memleak"]),
-            (
-                "tests -m 'memleak and not slow' -k \"a \\\"b\\\"\"",
-                &["tests", "-m", "memleak and not slow", "-k", "a \"b\""],
-            ),
-            ("a\\ b ''", &["a b", ""]),
-            ("-p no:randomly", &["-p", "no:randomly"]),
-        ];
-        for (text, want) in cases {
-            assert_eq!(split_args(text).unwrap(), want, "{text}");
-        }
-        for bad in ["'open", "\"open", "x\\"] {
-            assert!(split_args(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn a_selection_claims_names_shaped_like_its_tests() {

@@ -245,7 +245,7 @@ impl<'de> Deserialize<'de> for PytestArgs {
                 )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PytestArgs, E> {
-                let args = super::pytest::split_args(v).map_err(E::custom)?;
+                let args = crate::text::split_args(v).map_err(E::custom)?;
                 PytestArgs::checked(args).map_err(E::custom)
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<PytestArgs, A::Error> {
