@@ -5,20 +5,6 @@
 use crate::support::Scratch;
 use serde_json::Value;
 
-fn statuses(json: &Value) -> Vec<(String, String)> {
-    json["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap().to_owned(),
-                s["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn a_setup_that_patches_the_probes_functions_does_not_hide_a_leak() {
     let s = Scratch::new();
@@ -108,8 +94,7 @@ fn forks_and_subprocesses_of_a_scenario_cannot_write_its_record() {
     );
     let r = s.memreg(&["run", "forks.yaml", "--json", "r.json"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    let json: Value = serde_json::from_str(&s.read("r.json")).unwrap();
-    for (name, status) in statuses(&json) {
+    for (name, status) in crate::support::statuses(&s.read("r.json")) {
         assert_eq!(status, "passed", "{name}: {}", r.all());
     }
 }

@@ -3,7 +3,6 @@
 
 use crate::support::{parse_junit, Scratch};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 fn suite(n: usize) -> String {
     let mut s = String::from("scenarios:\n");
@@ -17,21 +16,6 @@ fn suite(n: usize) -> String {
         }
     }
     s
-}
-
-fn statuses(json: &str) -> BTreeMap<String, String> {
-    let v: Value = serde_json::from_str(json).unwrap();
-    v["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap().to_owned(),
-                s["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -52,7 +36,7 @@ fn every_scenario_lands_in_exactly_one_shard() {
                 "-j2",
             ]);
             assert!(r.code == 0 || r.code == 1, "{}", r.all());
-            seen.extend(statuses(&s.read(&out)).into_keys());
+            seen.extend(crate::support::statuses(&s.read(&out)).into_keys());
         }
         seen.sort();
         let want: Vec<String> = (0..7).map(|i| format!("s{i}")).collect::<Vec<_>>();
@@ -64,7 +48,7 @@ fn every_scenario_lands_in_exactly_one_shard() {
     s.write("scenarios/suite.yaml", &suite(2));
     let r = s.memreg(&["run", "--shard", "3/3", "--json", "empty.json"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(statuses(&s.read("empty.json")).is_empty());
+    assert!(crate::support::statuses(&s.read("empty.json")).is_empty());
     assert_eq!(s.memreg(&["run", "--shard", "0/3"]).code, 2);
     assert_eq!(s.memreg(&["run", "--shard", "4/3"]).code, 2);
 }
@@ -99,8 +83,8 @@ fn merging_shards_gives_the_verdicts_of_the_unsharded_run() {
     ]);
     assert_eq!(merged.code, whole.code, "{}", merged.all());
     assert_eq!(
-        statuses(&s.read("merged.json")),
-        statuses(&s.read("whole.json"))
+        crate::support::statuses(&s.read("merged.json")),
+        crate::support::statuses(&s.read("whole.json"))
     );
     let xml = s.read("merged.xml");
     let doc = parse_junit(&xml);

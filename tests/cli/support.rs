@@ -266,3 +266,19 @@ pub fn survivors_after_a_moment(mark: &str, session: Option<i32>) -> Vec<String>
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Every scenario's status in a JSON report, by name.
+pub fn statuses(json: &str) -> std::collections::BTreeMap<String, String> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
