@@ -180,8 +180,16 @@ fn explain(
     jobs: usize,
     events: &dyn Events,
 ) {
-    let todo: Vec<usize> = (0..report.outcomes.len())
+    // Each traces as many iterations as its leak needs, by what detection measured.
+    let todo: Vec<(usize, u64)> = (0..report.outcomes.len())
         .filter(|&i| report.outcomes[i].wants_attribution())
+        .map(|i| {
+            let o = &report.outcomes[i];
+            (
+                i,
+                crate::probe::window::iterations(o.iterations, &o.analysis),
+            )
+        })
         .collect();
     if todo.is_empty() {
         return;
@@ -194,13 +202,16 @@ fn explain(
         for _ in 0..jobs.min(todo.len()) {
             scope.spawn(|| loop {
                 let n = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = todo.get(n) else { return };
+                let Some(&(i, iterations)) = todo.get(n) else {
+                    return;
+                };
                 if CANCELLED.load(Ordering::SeqCst) {
                     return;
                 }
                 let planned = &prepared.plan.scenarios[i];
                 events.explaining(n + 1, todo.len(), &planned.scenario.name);
-                let result = match runner.attribute(&planned.scenario, &planned.python) {
+                let result = match runner.attribute(&planned.scenario, &planned.python, iterations)
+                {
                     Ok(Ok(a)) => Ok(a),
                     // Stopped by the interruption: nothing to say about where.
                     Ok(Err(Fault::Cancelled)) => continue,

@@ -401,3 +401,26 @@ fn tests_baselines_are_applied_from_candidates_and_pruned_when_the_test_is_gone(
     .unwrap();
     assert_eq!(prune(&p), ["t.py::test_b[held=5000]"]);
 }
+
+#[test]
+fn each_attribution_traces_the_iterations_its_measured_growth_needs() {
+    // 256 blocks (or 64 KiB of the C heap) at the measured growth, within 16 and
+    // the scenario's 100 iterations (src/probe/window.rs).
+    let p = Project::new(&[
+        ("large", "blocks+=32", ""),
+        ("medium", "blocks+=4", ""),
+        ("native", "native+=8", ""),
+    ]);
+    let runner = FakeRunner::default();
+    let out = run(&p.options(), &runner, &Quiet).unwrap();
+    let traced: Vec<(&str, u64)> = out
+        .report
+        .outcomes
+        .iter()
+        .map(|o| {
+            let a = o.attribution.as_ref().unwrap().as_ref().unwrap();
+            (o.name.as_str(), a.iterations)
+        })
+        .collect();
+    assert_eq!(traced, vec![("large", 16), ("medium", 64), ("native", 100)]);
+}

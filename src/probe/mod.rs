@@ -11,6 +11,7 @@
 
 pub mod fault;
 pub mod holders;
+pub mod window;
 pub mod wire;
 
 pub use fault::{Fault, FaultKind, ProcessResult};
@@ -85,10 +86,6 @@ pub const OUTPUT_CAP: usize = 64 * 1024;
 
 /// How long the compile check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Most iterations an attribution process runs: tracemalloc slows allocation-heavy
-/// code 10x or more, and a leak of a few bytes per iteration shows in far fewer.
-pub const ATTRIBUTION_ITERATIONS: u64 = 1000;
 
 /// How long one referrer-chain search may take: five searches together took
 /// 0.2-0.3 s on a heap of ~118k objects and 1.5-2.8 s at 1M, so this bounds only
@@ -457,11 +454,13 @@ fn check_series(m: Measurement, iterations: u64) -> Result<Measurement, Fault> {
     Ok(m)
 }
 
-/// Runs one attribution process (tracemalloc and gc type counts) for `scenario`.
+/// Runs one attribution process (tracemalloc and gc type counts) for `scenario`,
+/// over `iterations` iterations (see [`window`]).
 pub fn attribute(
     scenario: &Scenario,
     python: &Path,
     workdir: &Path,
+    iterations: u64,
 ) -> Result<Result<Attribution, Fault>, Error> {
     if matches!(scenario.body, crate::scenario::Body::Selection(_)) {
         return Err(unexpanded(scenario));
@@ -471,7 +470,7 @@ pub fn attribute(
         run: part(scenario, "run"),
         pytest: PytestConfig::of(scenario),
         warmup: scenario.warmup,
-        iterations: scenario.iterations.min(ATTRIBUTION_ITERATIONS),
+        iterations,
         frames: scenario.attribution.frames,
         top: scenario.attribution.top,
         chains: ChainConfig {

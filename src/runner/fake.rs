@@ -211,10 +211,15 @@ impl Runner for FakeRunner {
         )))
     }
 
-    fn attribute(&self, s: &Scenario, _python: &Path) -> Result<Result<Attribution, Fault>, Error> {
+    fn attribute(
+        &self,
+        s: &Scenario,
+        _python: &Path,
+        iterations: u64,
+    ) -> Result<Result<Attribution, Fault>, Error> {
         self.attributed.lock().unwrap().push(s.name.clone());
         Ok(Ok(Attribution {
-            iterations: s.iterations.min(1000),
+            iterations,
             frames: s.attribution.frames,
             traced_bytes_per_iteration: 0.0,
             sites: vec![],

@@ -30,11 +30,13 @@ pub trait Runner: Sync {
     ) -> Result<(PythonInfo, Vec<Error>), Error>;
     /// One measuring process.
     fn measure(&self, scenario: &Scenario, python: &Path) -> Result<ProcessResult, Error>;
-    /// One attribution process: where a failing scenario's memory comes from.
+    /// One attribution process over `iterations` iterations: where a failing
+    /// scenario's memory comes from.
     fn attribute(
         &self,
         scenario: &Scenario,
         python: &Path,
+        iterations: u64,
     ) -> Result<Result<Attribution, Fault>, Error>;
 }
 
@@ -79,8 +81,9 @@ impl Runner for ProbeRunner {
         &self,
         scenario: &Scenario,
         python: &Path,
+        iterations: u64,
     ) -> Result<Result<Attribution, Fault>, Error> {
-        probe::attribute(scenario, python, self.workdir.path())
+        probe::attribute(scenario, python, self.workdir.path(), iterations)
     }
 }
 

@@ -35,6 +35,101 @@ def _library_dirs():
     return std, third
 
 
+# Bound before any scenario code runs (core.py).
+_getframe, _current_frames = sys._getframe, sys._current_frames
+_TRACEBACK_DEPTH = sys.version_info >= (3, 9)  # Traceback.total_nframe
+
+
+def _probe_depth():
+    """The probe's frames under the body its caller calls: the caller's and all
+    under it."""
+    depth, f = 0, _getframe(1)
+    while f is not None:
+        depth, f = depth + 1, f.f_back
+    return depth
+
+
+# How tracemalloc is made to cost little (docs/measuring.md §14). It computes the
+# line of every frame it keeps at every allocation (77% of perf samples of a traced
+# json body), by scanning the code's line table up to the frame's instruction. When a
+# body's stack is shallower than `frames`, the frames it keeps include the probe's
+# own: long functions, each costing several of a body's frames, and all left out of
+# what is reported. So the window keeps only as many frames as the body's deepest
+# allocation needs, learnt in the warm-up and checked after the window.
+
+
+def _warm_up(tracing, body, warmup, n, frames):
+    """Runs the warm-up; returns the frames the traced window keeps.
+
+    The warm-up's last `n` iterations (as many as the window: a leak frequent enough
+    to show in the window happens in them) run traced with one frame, which still
+    records each allocation's whole stack depth (Traceback.total_nframe, Python
+    3.9+): the window keeps as many frames as the deepest allocation they left alive
+    (a leak's allocations live), at most `frames`. `frames` when that cannot be
+    known: no warm-up, Python 3.8, tracing already on, nothing left alive, or another
+    thread (its stack has no probe frames under it)."""
+    start, stop, is_tracing, snapshot = tracing
+    traced = min(warmup, n)
+    for _ in repeat(None, warmup - traced):
+        body()
+    if traced == 0 or is_tracing() or not _TRACEBACK_DEPTH:
+        for _ in repeat(None, traced):
+            body()
+        return frames
+    below = _probe_depth()
+    threads = len(_current_frames())
+    start(1)
+    try:
+        for _ in repeat(None, traced):
+            body()
+        alive = snapshot()
+    finally:
+        stop()
+    if threads > 1 or len(_current_frames()) > 1:
+        return frames
+    deepest = max((t.traceback.total_nframe or 0 for t in alive.traces), default=0) - below
+    alive = None
+    return min(frames, deepest) if deepest > 0 else frames
+
+
+def _traced_passes(tracker, tracing, body, n, frames):
+    """Two passes of `n` iterations, tracing from the first: (snapshot before,
+    snapshot after the second, the probe's frames under the body). Tracing starts
+    one pass before the first snapshot, so a block that pass made and the second
+    frees or reallocates (a list's buffer, a rolling cache's entries) is a diff, not
+    new memory; setup and warm-up are never traced. Two passes, so tracemalloc's
+    snapshots are not counted as growing types: the first counts types (`tracker`,
+    when given) and keeps one object of each type made in it."""
+    start, stop, _, snapshot = tracing
+    below = _probe_depth()
+    if tracker is not None:
+        tracker.start()
+    start(frames)
+    for _ in repeat(None, n):
+        body()
+    if tracker is not None:
+        tracker.stop()
+    before = snapshot()
+    for _ in repeat(None, n):
+        body()
+    _collect()
+    after = snapshot()
+    stop()
+    return before, after, below
+
+
+def _cut_short(after, diffs, below, frames):
+    """Whether a traceback of memory the window kept lost frames of the body's own
+    (an allocation deeper than the warm-up showed) that `frames` would have kept.
+    The depth is on each trace (a traceback compare_to makes has none)."""
+    cut = set()
+    for t in after.traces:
+        tb = t.traceback
+        if len(tb) < frames and (tb.total_nframe or 0) - below > len(tb):
+            cut.add(tb)
+    return any(d.size_diff > 0 and d.traceback in cut for d in diffs)
+
+
 def attribute(config, record):
     """Where does retained memory come from? tracemalloc snapshots compared by
     traceback, and gc-tracked object counts by type (objgraph's show_growth), over
@@ -43,7 +138,8 @@ def attribute(config, record):
     import linecache
     import tracemalloc
 
-    snapshot, stop, getline = tracemalloc.take_snapshot, tracemalloc.stop, linecache.getline
+    tracing = (tracemalloc.start, tracemalloc.stop, tracemalloc.is_tracing, tracemalloc.take_snapshot)
+    getline = linecache.getline
     stdlib, third_party = _library_dirs()
     frames = config["frames"]
     n = config["iterations"]
@@ -51,38 +147,34 @@ def attribute(config, record):
     phase = Phase()
     tracker = Tracker()
     close = None
+    noise = (tracemalloc.__file__, linecache.__file__)
+    filters = [tracemalloc.Filter(False, f) for f in noise]
+
+    def compare(before, after):
+        return after.filter_traces(filters).compare_to(before.filter_traces(filters), "traceback")
+
     try:
         phase.name = "setup"
         setup, body, _, close = scenario_calls(config, ns, record["notes"])
-        tracemalloc.start(frames)
         if setup is not None:
             setup()
         phase.name = "warmup"
-        for _ in repeat(None, config["warmup"]):
-            body()
+        kept = _warm_up(tracing, body, config["warmup"], n, frames)
         phase.name = "run"
-        # Two passes, so tracemalloc's snapshots are not counted as growing types.
-        # The first counts types and keeps one object of each type made in it.
-        tracker.start()
-        for _ in repeat(None, n):
-            body()
-        tracker.stop()
-        before = snapshot()
-        for _ in repeat(None, n):
-            body()
-        _collect()
-        after = snapshot()
-        stop()
+        before, after, below = _traced_passes(tracker, tracing, body, n, kept)
+        diffs = compare(before, after)
+        if kept < frames and _cut_short(after, diffs, below, frames):
+            # Deeper than the warm-up showed: the passes again, keeping `frames`.
+            before = after = diffs = None
+            before, after, below = _traced_passes(None, tracing, body, n, frames)
+            diffs = compare(before, after)
+        before = after = None
     except BaseException as e:
         record["status"] = "error"
         record["error"] = error_record(e, phase.name, False)
         if close is not None:
             close()
         return record
-
-    noise = (tracemalloc.__file__, linecache.__file__)
-    filters = [tracemalloc.Filter(False, f) for f in noise]
-    diffs = after.filter_traces(filters).compare_to(before.filter_traces(filters), "traceback")
 
     def is_user(f):
         path = os.path.normcase(os.path.realpath(f.filename))
