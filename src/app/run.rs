@@ -185,10 +185,9 @@ fn explain(
         .filter(|&i| report.outcomes[i].wants_attribution())
         .map(|i| {
             let o = &report.outcomes[i];
-            (
-                i,
-                crate::probe::window::iterations(o.iterations, &o.analysis),
-            )
+            let leaking = o.analysis.counters.iter().filter(|c| c.leak);
+            let growth = leaking.map(|c| (c.metric, c.median));
+            (i, crate::probe::window::window(o.iterations, growth))
         })
         .collect();
     if todo.is_empty() {

@@ -3,7 +3,6 @@
 //! no more, since tracemalloc slows an allocation-heavy body 10x to 100x.
 
 use crate::scenario::Metric;
-use crate::verdict::Analysis;
 
 /// Most iterations an attribution traces: a leak of a few bytes per iteration shows
 /// in far fewer.
@@ -21,19 +20,6 @@ pub const LEAKED_BLOCKS: f64 = 256.0;
 /// Bytes a leak should leave in the traced window (the native heap's leaks, where
 /// the Python-side amount that tracemalloc sees must be measured against it).
 pub const LEAKED_BYTES: f64 = 64.0 * 1024.0;
-
-/// The iterations to trace for a scenario measured over `iterations` with the
-/// verdicts in `analysis`: see [`window`].
-pub fn iterations(iterations: u64, analysis: &Analysis) -> u64 {
-    window(
-        iterations,
-        analysis
-            .counters
-            .iter()
-            .filter(|c| c.leak)
-            .map(|c| (c.metric, c.median)),
-    )
-}
 
 /// The iterations that leave [`LEAKED_BLOCKS`] blocks (or [`LEAKED_BYTES`] bytes of
 /// the C heap or tracemalloc) at the growth per iteration detection measured in the
