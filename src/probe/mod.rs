@@ -9,8 +9,10 @@
 //! random token; a process that ends without a complete record is a fault, never
 //! zeros (docs/measuring.md §9).
 
+pub mod compiled;
 pub mod fault;
 pub mod holders;
+pub mod marshal;
 pub mod wire;
 
 pub use fault::{Fault, FaultKind, ProcessResult};
@@ -26,8 +28,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 use wire::{
-    AttributeConfig, Attributed, ChainConfig, CheckConfig, Checked, ConfirmConfig, Envelope,
-    ExceptionKind, ExpandConfig, Expanded, MeasureConfig, Part, PytestConfig, Reply,
+    AttributeConfig, Attributed, ChainConfig, CheckConfig, CheckScenario, Checked, ConfirmConfig,
+    Envelope, ExceptionKind, ExpandConfig, Expanded, MeasureConfig, Part, PytestConfig, Reply,
 };
 
 /// The probe's parts (src/probe/py/), by name: `core` is the entry point and loads
@@ -62,11 +64,11 @@ import builtins, marshal
 d = sys.argv[1]
 try:
     with open(d + '/probe-core-' + str(sys.implementation.cache_tag) + '.bin', 'rb') as f:
-        c = marshal.load(f)
+        c = marshal.loads(f.read())
 except (OSError, ValueError, EOFError, TypeError):
     with open(d + '/probe/core.py', encoding='utf-8') as f:
         c = compile(f.read(), '<string>', 'exec')
-exec(c, {'__name__': '__main__', '__builtins__': dict(builtins.__dict__), '__memreg_code__': c})
+exec(c, {'__name__': '__main__', '__builtins__': dict(builtins.__dict__)})
 "#;
 
 /// Writes the probe's parts into memreg's private work directory, once per run.
@@ -249,10 +251,10 @@ fn run_probe(
         .prefix(launch.mode.as_str())
         .tempdir_in(launch.workdir)
         .map_err(temp_error(launch.workdir))?;
-    let config_path = dir.path().join("config.json");
+    let config_path = dir.path().join("config.bin");
     std::fs::write(
         &config_path,
-        serde_json::to_vec(config).expect("config serialises"),
+        marshal::to_bytes(config).expect("a config fits marshal"),
     )
     .map_err(temp_error(launch.workdir))?;
     let record = RecordChannel::new(dir.path()).map_err(temp_error(launch.workdir))?;
@@ -358,6 +360,12 @@ fn unexpanded(scenario: &Scenario) -> Error {
     }
 }
 
+/// The file of `scenario`'s compiled code, when the check saved one.
+fn compiled_code(workdir: &Path, scenario: &Scenario) -> Option<String> {
+    let path = compiled::code_file(workdir, scenario);
+    path.is_file().then(|| path.display().to_string())
+}
+
 /// Runs one measuring process for `scenario`.
 pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<ProcessResult, Error> {
     if matches!(scenario.body, crate::scenario::Body::Selection(_)) {
@@ -385,6 +393,7 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
         },
         memory_limit: scenario.memory_limit.0,
         pythonpath: pythonpath(scenario),
+        compiled: compiled_code(workdir, scenario),
     };
     let launch = Launch {
         mode: Mode::Measure,
@@ -484,6 +493,7 @@ pub fn attribute(
             max_depth: CHAIN_DEPTH,
         },
         pythonpath: pythonpath(scenario),
+        compiled: compiled_code(workdir, scenario),
     };
     // Tracing slows the body (and it runs twice), and the chain searches take up to
     // one timeout: allow several times the timeout.
@@ -577,11 +587,17 @@ pub fn check(
     python: &Path,
     workdir: &Path,
 ) -> Result<(PythonInfo, Vec<Error>), Error> {
+    let err = temp_error(workdir);
+    std::fs::create_dir_all(workdir.join("code")).map_err(&err)?;
     let config = CheckConfig {
-        parts: scenarios
+        scenarios: scenarios
             .iter()
-            .flat_map(|s| s.parts().map(move |(k, c)| Part::new(s, k, c)))
+            .map(|s| CheckScenario {
+                parts: s.parts().map(|(k, c)| Part::new(s, k, c)).collect(),
+                compiled: Some(compiled::code_file(workdir, s).display().to_string()),
+            })
             .collect(),
+        probe: true,
     };
     let launch = Launch {
         mode: Mode::Check,

@@ -53,10 +53,19 @@ impl<'a> Part<'a> {
     }
 }
 
-/// `check` mode: compile every part.
+/// `check` mode: compile every part of every scenario, and save what compiled.
 #[derive(Serialize)]
 pub struct CheckConfig<'a> {
+    pub scenarios: Vec<CheckScenario<'a>>,
+    /// Compile and save the probe's own parts too.
+    pub probe: bool,
+}
+
+/// One scenario's parts, and where its compiled code goes.
+#[derive(Serialize)]
+pub struct CheckScenario<'a> {
     pub parts: Vec<Part<'a>>,
+    pub compiled: Option<String>,
 }
 
 /// `expand` mode: collect a `pytest:` selection's tests without running them.
@@ -127,6 +136,8 @@ pub struct MeasureConfig<'a> {
     pub confirm: ConfirmConfig,
     pub memory_limit: u64,
     pub pythonpath: Vec<String>,
+    /// The scenario's code compiled by the check process (src/probe/compiled.rs).
+    pub compiled: Option<String>,
 }
 
 /// How far a process may extend its window to confirm a growth.
@@ -153,6 +164,8 @@ pub struct AttributeConfig<'a> {
     pub top: u64,
     pub chains: ChainConfig,
     pub pythonpath: Vec<String>,
+    /// The scenario's code compiled by the check process (src/probe/compiled.rs).
+    pub compiled: Option<String>,
 }
 
 /// Bounds of the referrer-chain searches of one attribution process.

@@ -22,7 +22,9 @@ def scenario_calls(config, ns, notes):
         need("pytest_bridge")
         body = PytestBody(config["pytest"], notes)
         return body.setup, body.run, body.teardown, body.close
-    codes = [compile_part(config[k]) if config.get(k) else None for k in ("setup", "run", "teardown")]
+    # Compiled by the check process when it could (core.scenario_code).
+    code = scenario_code(config, ("setup", "run", "teardown"))
+    codes = [code["setup"], code["run"], code["teardown"]]
     if not any(c is not None and c.co_flags & CO_COROUTINE for c in codes):
         setup, run, teardown = [None if c is None else partial(exec, c, ns) for c in codes]
         return setup, run, teardown, _nothing
