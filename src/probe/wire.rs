@@ -201,7 +201,7 @@ pub enum Reply<T> {
 pub const MIN_PYTHON: &str = "3.8";
 
 /// The interpreter a probe ran in.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PythonInfo {
     pub implementation: String,
     pub version: String,
@@ -258,9 +258,19 @@ impl Startup {
     }
 }
 
+/// A probe sends the names; a `PythonInfo` memreg serialised itself (the compile
+/// check's cache, src/probe/cache.rs) holds the count and fingerprint.
 fn startup_of_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Startup>, D::Error> {
-    let names: Option<Vec<String>> = Option::deserialize(d)?;
-    Ok(names.map(|n| Startup::of_names(&n)))
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Sent {
+        Names(Vec<String>),
+        Kept(Startup),
+    }
+    Ok(Option::<Sent>::deserialize(d)?.map(|s| match s {
+        Sent::Names(n) => Startup::of_names(&n),
+        Sent::Kept(k) => k,
+    }))
 }
 
 impl PythonInfo {
