@@ -70,3 +70,53 @@ fn configs_in_marshal_read_back_in_python() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
+
+/// The measuring path's start stays lean (docs/measuring.md §11): a measuring
+/// process imports none of the standard library's heavier modules the interpreter
+/// did not start with (functools alone imports collections, operator, reprlib and
+/// types: ~10 M instructions, a third of an interpreter's own start). The teardown
+/// compares its process's modules with those of a fresh interpreter; in a clean
+/// virtualenv, since an interpreter whose `.pth` files import them starts with them.
+#[test]
+fn a_measuring_process_imports_no_heavy_module() {
+    let s = crate::support::Scratch::new();
+    let venv = s.path().join(".venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    s.write(
+        "lean.yaml",
+        r#"name: lean
+run: pass
+iterations: 100
+warmup: 10
+teardown: |
+  import sys
+  now = set(sys.modules)
+  import subprocess
+  start = set(subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],
+                             capture_output=True, text=True, check=True).stdout.split())
+  heavy = {"functools", "collections", "ctypes", "array", "types", "json", "ast", "re",
+           "tokenize", "traceback", "typing", "inspect", "tempfile", "threading", "linecache"}
+  extra = sorted(heavy & (now - start))
+  if extra:
+      raise AssertionError("the probe imported: %s" % ", ".join(extra))
+"#,
+    );
+    let python = venv.join("bin/python");
+    let r = s.memreg(&[
+        "run",
+        "lean.yaml",
+        "--no-attribution",
+        "--python",
+        python.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+}

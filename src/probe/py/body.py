@@ -16,7 +16,13 @@ def scenario_calls(config, ns, notes):
     teardown are None when there is nothing to do; teardown also ends what the body
     started (the event loop, the pytest session), so its errors are teardown's;
     close() ends it quietly after an error, and may be called at any time."""
-    from functools import partial
+    try:
+        # The C type functools.partial is, without importing functools: it imports
+        # collections, operator, reprlib and types (~10 M instructions, a third of
+        # an interpreter's own start; docs/measuring.md §11).
+        from _functools import partial
+    except ImportError:
+        from functools import partial
 
     if config.get("pytest"):
         need("pytest_bridge")
