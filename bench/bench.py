@@ -15,8 +15,18 @@ memreg (one process at a time) against the same iterations in bare Python (the s
 number of fresh interpreters, setup + warm-up + iterations, nothing measured) and
 against pytest-memray `--memray` with `limit_leaks` on the same total iterations.
 
-Makes its own virtualenv (bench/.venv) with pytest and pytest-memray.
-Prints Markdown tables; --out writes them to a file too.
+Part 3 (also alone: --only-speed) compares memreg with bare Python in two
+interpreters: the one running this script (a pyenv build here, whose site-packages
+import ~100 modules at start through a .pth file) and a clean virtualenv of it
+(`python -m venv --without-pip`: no .pth imports, the interpreter's own start). It
+counts instructions (valgrind callgrind, every process: per measuring process and
+for the whole run), the cost of a failing scenario with and without attribution,
+and how a suite of 1 to 200 scenarios scales. memreg runs with its compile-check
+cache in a directory of the benchmark's own (MEMREG_CACHE_DIR): warm after its
+first run, and cold (emptied before every run) where the suite-scaling row says so.
+
+Makes its own virtualenvs (bench/.venv with pytest and pytest-memray, and the clean
+bench/.venv-clean). Prints Markdown tables; --out writes them to a file too.
 """
 
 import argparse
@@ -35,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MEMREG = ROOT / "target" / "release" / "memreg"
 VENV = ROOT / "bench" / ".venv"
+CLEAN_VENV = ROOT / "bench" / ".venv-clean"
 ITERATIONS, WARMUP, PROCESSES = 2000, 200, 5
 
 NATIVE_SETUP = """
@@ -182,6 +193,34 @@ def ensure_venv():
     return py
 
 
+def ensure_clean_venv():
+    """A virtualenv of this interpreter with nothing installed, not even pip (whose
+    setuptools puts a .pth import into site-packages)."""
+    py = CLEAN_VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(CLEAN_VENV)], check=True)
+    return py
+
+
+def interpreters():
+    """label -> interpreter: the one running this script, and its clean virtualenv."""
+    out = {}
+    for kind, py in (("system", Path(sys.executable)), ("clean venv", ensure_clean_venv())):
+        n = subprocess.run([str(py), "-c", "import sys; print(len(sys.modules))"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+        out[f"{kind} ({n} modules at start)"] = py
+    return out
+
+
+def memreg_env(workdir, cold=False):
+    """memreg's environment: its compile-check cache in the benchmark's directory,
+    emptied first when `cold`."""
+    cache = workdir / "memreg-cache"
+    if cold:
+        shutil.rmtree(cache, ignore_errors=True)
+    return dict(os.environ, MEMREG_CACHE_DIR=str(cache))
+
+
 def memreg_verdicts(scenario_file, junit):
     subprocess.run(
         [str(MEMREG), "run", str(scenario_file), "--junit", str(junit), "--color", "never",
@@ -290,22 +329,28 @@ def timed(cmd, codes=(0,), **kw):
     return wall, cpu
 
 
-def bare_time(setup, body, workdir):
+def bare_script(setup, body, workdir):
+    """What bare Python runs: setup, then warm-up and iterations, nothing measured."""
     script = workdir / "bare.py"
     script.write_text(f"{setup}\nfor _ in range({WARMUP + ITERATIONS}):\n{textwrap.indent(body, '    ')}\n")
+    return script
+
+
+def bare_time(setup, body, workdir, py=sys.executable):
+    script = bare_script(setup, body, workdir)
     wall = cpu = 0.0
     for _ in range(PROCESSES):
-        w, c = timed([sys.executable, str(script)])
+        w, c = timed([str(py), str(script)])
         wall, cpu = wall + w, cpu + c
     return wall, cpu
 
 
-def memreg_time(setup, body, workdir):
+def memreg_time(setup, body, workdir, py=sys.executable):
     scen = workdir / "timed.yaml"
     write_scenarios(scen, {"timed": (setup, body)})
     # The same interpreter as bare Python (not a launcher such as a pyenv shim).
-    return timed([str(MEMREG), "run", str(scen), "--jobs", "1", "--python", sys.executable,
-                  "--baselines", str(workdir / "none")])
+    return timed([str(MEMREG), "run", str(scen), "--jobs", "1", "--python", str(py),
+                  "--baselines", str(workdir / "none")], env=memreg_env(workdir))
 
 
 MEMRAY_CAP = 600  # seconds; pytest-memray with limit_leaks traces every allocation
@@ -328,30 +373,39 @@ def memray_time(py, setup, body, workdir):
     return time.perf_counter() - t0
 
 
-def timing(py, workdir, rounds=7):
-    rows = [
-        "| body | bare Python (wall / CPU) | memreg (wall / CPU) | memreg / bare: wall (rounds) "
-        "| memreg / bare: CPU (rounds) "
-        "| pytest-memray (wall) | pytest-memray / bare |",
-        "|---|---|---|---|---|---|---|",
-    ]
+def timing(py, workdir, rounds=7, interps=None, memray=True):
+    """Time to verdict per body and interpreter, memreg against bare Python over
+    interleaved rounds (pytest-memray once per body, in the benchmark's venv)."""
+    interps = interps or {"system": Path(sys.executable)}
+    head = ("| body | interpreter | bare Python (wall / CPU) | memreg (wall / CPU) | memreg / bare: wall (rounds) "
+            "| memreg / bare: CPU (rounds) |")
+    rule = "|---|---|---|---|---|---|"
+    if memray:
+        head += " pytest-memray (wall) | pytest-memray / bare |"
+        rule += "---|---|"
+    rows = [head, rule]
     for label, (setup, body) in TIMED.items():
-        bare, mem = [], []
-        for _ in range(rounds):  # interleaved, so drifts in machine load hit both
-            bare.append(bare_time(setup, body, workdir))
-            mem.append(memreg_time(setup, body, workdir))
-        bw, bc = statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)
-        mw, mc = statistics.median(m[0] for m in mem), statistics.median(m[1] for m in mem)
-        # The ratio of each interleaved round, to show how much the machine moved.
-        rw = [m[0] / b[0] for b, m in zip(bare, mem)]
-        rc = [m[1] / b[1] for b, m in zip(bare, mem)]
-        r = memray_time(py, setup, body, workdir)  # once: it is slow
-        ray = f"{r:.2f} s | {r / bw:.1f}x" if r is not None else f"> {MEMRAY_CAP} s | > {MEMRAY_CAP / bw:.0f}x"
-        rows.append(
-            f"| {label} | {bw:.3f} s / {bc:.3f} s | {mw:.3f} s / {mc:.3f} s "
-            f"| {mw / bw:.2f}x ({min(rw):.2f}-{max(rw):.2f}) | {mc / bc:.2f}x ({min(rc):.2f}-{max(rc):.2f}) | {ray} |"
-        )
-        print(f"  timed {label}", file=sys.stderr)
+        for ilabel, ipy in interps.items():
+            bare, mem = [], []
+            for _ in range(rounds):  # interleaved, so drifts in machine load hit both
+                bare.append(bare_time(setup, body, workdir, ipy))
+                mem.append(memreg_time(setup, body, workdir, ipy))
+            bw, bc = statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)
+            mw, mc = statistics.median(m[0] for m in mem), statistics.median(m[1] for m in mem)
+            # The ratio of each interleaved round, to show how much the machine moved.
+            rw = [m[0] / b[0] for b, m in zip(bare, mem)]
+            rc = [m[1] / b[1] for b, m in zip(bare, mem)]
+            row = (f"| {label} | {ilabel} | {bw:.3f} s / {bc:.3f} s | {mw:.3f} s / {mc:.3f} s "
+                   f"| {mw / bw:.2f}x ({min(rw):.2f}-{max(rw):.2f}) | {mc / bc:.2f}x ({min(rc):.2f}-{max(rc):.2f}) |")
+            if memray:
+                if ipy == Path(sys.executable):
+                    r = memray_time(py, setup, body, workdir)  # once: it is slow
+                    row += (f" {r:.2f} s | {r / bw:.1f}x |" if r is not None
+                            else f" > {MEMRAY_CAP} s | > {MEMRAY_CAP / bw:.0f}x |")
+                else:
+                    row += " | |"
+            rows.append(row)
+            print(f"  timed {label}, {ilabel}", file=sys.stderr)
     return "\n".join(rows)
 
 
@@ -404,72 +458,197 @@ def bridge_time(py, workdir, rounds=3):
     ])
 
 
-def instructions(workdir, labels=("~1 us (list comp)", "~20 us (json)")):
-    """User-space instructions counted by valgrind's callgrind, all processes
-    included (memreg, its compile check and its probes): deterministic where wall and
-    CPU time on a shared machine move by tens of percent. Kernel work (process start,
-    page faults) is not counted."""
+def callgrind(cmd, workdir, tag, env=None):
+    """Instructions of `cmd` and every process it starts (valgrind callgrind, user
+    space): [(command line, instructions)] per process."""
     import glob
 
+    for f in glob.glob(str(workdir / f"cg-{tag}.*")):
+        os.remove(f)
+    out = str(workdir / f"cg-{tag}.%p")
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={out}"] + cmd,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    procs = []
+    for f in glob.glob(str(workdir / f"cg-{tag}.*")):
+        cmdline, total = "", 0
+        for line in open(f, errors="replace"):
+            if line.startswith("cmd:"):
+                cmdline = line[4:].strip()
+            elif line.startswith("summary:"):
+                total = int(line.split()[1])
+        procs.append((cmdline, total))
+    return procs
+
+
+def probe_mode(cmdline):
+    """The probe mode of a process memreg started (measure, check, ...), else None."""
+    for mode in ("measure", "attribute", "check", "expand"):
+        if f" {mode} " in cmdline and "memreg" not in cmdline.split()[0]:
+            return mode
+    return None
+
+
+def instructions(workdir, interps=None, labels=("~1 us (list comp)", "~20 us (json)")):
+    """User-space instructions counted by valgrind's callgrind, all processes
+    included (memreg, its compile check when the cache misses, and its probes):
+    deterministic where wall and CPU time on a shared machine move by tens of
+    percent. Kernel work (process start, page faults) is not counted. memreg runs
+    with its cache warm (one run before counting), so no check process runs."""
     if not shutil.which("valgrind"):
         return "valgrind not found: instruction counts skipped\n"
-
-    def count(cmd, tag):
-        for f in glob.glob(str(workdir / f"cg-{tag}.*")):
-            os.remove(f)
-        out = str(workdir / f"cg-{tag}.%p")
-        subprocess.run(
-            ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={out}"] + cmd,
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        total = 0
-        for f in glob.glob(str(workdir / f"cg-{tag}.*")):
-            for line in open(f, errors="replace"):
-                if line.startswith("summary:"):
-                    total += int(line.split()[1])
-        return total
-
-    rows = ["| body | bare Python | memreg | memreg / bare |", "|---|---|---|---|"]
+    interps = interps or {"system": Path(sys.executable)}
+    rows = ["| body | interpreter | bare, per process | memreg, per measuring process (median) "
+            "| per process: memreg / bare | bare, whole run | memreg, whole run | whole run: memreg / bare |",
+            "|---|---|---|---|---|---|---|---|"]
     for label in labels:
         setup, body = TIMED[label]
-        script = workdir / "bare.py"
-        script.write_text(f"{setup}\nfor _ in range({WARMUP + ITERATIONS}):\n{textwrap.indent(body, '    ')}\n")
-        bare = sum(count([sys.executable, str(script)], f"bare{i}") for i in range(PROCESSES))
-        scen = workdir / "timed.yaml"
-        write_scenarios(scen, {"timed": (setup, body)})
-        mem = count([str(MEMREG), "run", str(scen), "--jobs", "1", "--python", sys.executable,
-                     "--baselines", str(workdir / "none")], "memreg")
-        rows.append(f"| {label} | {bare / 1e9:.2f} G | {mem / 1e9:.2f} G | {mem / bare:.3f}x |")
-        print(f"  counted {label}", file=sys.stderr)
+        for ilabel, ipy in interps.items():
+            script = bare_script(setup, body, workdir)
+            bare = [sum(n for _, n in callgrind([str(ipy), str(script)], workdir, f"bare{i}"))
+                    for i in range(PROCESSES)]
+            scen = workdir / "timed.yaml"
+            write_scenarios(scen, {"timed": (setup, body)})
+            cmd = [str(MEMREG), "run", str(scen), "--jobs", "1", "--python", str(ipy),
+                   "--baselines", str(workdir / "none")]
+            env = memreg_env(workdir)
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env, check=True)  # warm the cache
+            procs = callgrind(cmd, workdir, "memreg", env=env)
+            measuring = [n for c, n in procs if probe_mode(c) == "measure"]
+            if len(measuring) != PROCESSES:
+                raise SystemExit(f"expected {PROCESSES} measuring processes, counted {len(measuring)}: {procs}")
+            mem = sum(n for _, n in procs)
+            bp, mp = statistics.median(bare), statistics.median(measuring)
+            rows.append(f"| {label} | {ilabel} | {bp / 1e6:.0f} M | {mp / 1e6:.0f} M | {mp / bp:.3f}x "
+                        f"| {sum(bare) / 1e9:.3f} G | {mem / 1e9:.3f} G | {mem / sum(bare):.3f}x |")
+            print(f"  counted {label}, {ilabel}", file=sys.stderr)
     return "\n".join(rows)
 
 
-def confirmation_cost(workdir, rounds=3):
-    """What looking longer costs a flagged scenario: the ~20 us json body clean, and
-    leaking its result (a leak memreg confirms over 4x the window), memreg CPU time
-    and iterations measured per process."""
+def failing_cost(workdir, rounds=3, py=sys.executable):
+    """What a failing scenario costs: the ~20 us json body clean, and leaking its
+    result (a leak memreg confirms over 4x the window), without and with
+    attribution (the tracemalloc run that says where); interleaved rounds, memreg
+    CPU time and iterations measured per process."""
     import json
 
     setup, body = TIMED["~20 us (json)"]
-    rows = ["| body | memreg CPU time (median of 3) | iterations measured per process | CPU vs clean |",
-            "|---|---|---|---|"]
-    clean_cpu = None
-    for label, (s, b) in (("clean", (setup, body)),
-                          ("leaking its result", (setup + "\nkeep = []", "keep.append(" + body + ")"))):
-        scen = workdir / "confirm.yaml"
-        write_scenarios(scen, {"c": (s, b)})
-        cpus = []
-        for _ in range(rounds):
+    leaking = (setup + "\nkeep = []", "keep.append(" + body + ")")
+    cases = [
+        ("clean", (setup, body), ["--no-attribution"]),
+        ("leaking its result, --no-attribution", leaking, ["--no-attribution"]),
+        ("leaking its result, with attribution", leaking, []),
+    ]
+    cpus = {c[0]: [] for c in cases}
+    walls = {c[0]: [] for c in cases}
+    windows = {}
+    for _ in range(rounds):
+        for label, (s, b), flags in cases:
+            scen = workdir / "confirm.yaml"
+            write_scenarios(scen, {"c": (s, b)})
             report = workdir / "confirm.json"
-            _, cpu = timed([str(MEMREG), "run", str(scen), "--jobs", "1", "--no-attribution",
-                            "--python", sys.executable, "--baselines", str(workdir / "none"),
-                            "--json", str(report)], codes=(0, 1))
-            cpus.append(cpu)
-        windows = [p["window"] for p in json.loads(report.read_text())["scenarios"][0]["process_details"]]
-        cpu = statistics.median(cpus)
-        clean_cpu = clean_cpu or cpu
-        rows.append(f"| {label} | {cpu:.2f} s | {', '.join(map(str, windows))} | {cpu / clean_cpu:.2f}x |")
+            wall, cpu = timed([str(MEMREG), "run", str(scen), "--jobs", "1", "--python", str(py),
+                               "--baselines", str(workdir / "none"), "--json", str(report)] + flags,
+                              codes=(0, 1), env=memreg_env(workdir))
+            cpus[label].append(cpu)
+            walls[label].append(wall)
+            windows[label] = [p["window"] for p in json.loads(report.read_text())["scenarios"][0]["process_details"]]
+    rows = [f"| body | memreg wall (median of {rounds}) | memreg CPU (median of {rounds}) "
+            "| iterations measured per process | CPU vs clean | CPU vs the same leak without attribution |",
+            "|---|---|---|---|---|---|"]
+    clean = statistics.median(cpus["clean"])
+    detect = statistics.median(cpus["leaking its result, --no-attribution"])
+    for label, _, _ in cases:
+        cpu = statistics.median(cpus[label])
+        vs = f"{cpu / detect:.2f}x" if label.startswith("leaking") else ""
+        rows.append(f"| {label} | {statistics.median(walls[label]):.2f} s | {cpu:.2f} s "
+                    f"| {', '.join(map(str, windows[label]))} | {cpu / clean:.2f}x | {vs} |")
     return "\n".join(rows)
+
+
+def bare_suite(script, py, n, jobs):
+    """n scenarios' bare equivalent: n x PROCESSES fresh interpreters, `jobs` at a
+    time; (wall, CPU) of them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        codes = list(pool.map(lambda _: subprocess.run([str(py), str(script)], stdout=subprocess.DEVNULL).returncode,
+                              range(n * PROCESSES)))
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if any(codes):
+        raise SystemExit(f"bare Python failed: {codes}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def suite_scaling(workdir, py, sizes=(1, 10, 50, 200), label="~1 us (list comp)"):
+    """A suite of n copies of one body, memreg at its default --jobs (one process
+    per CPU) with its cache warm and cold, against bare Python running the same
+    processes as many at a time. Rounds interleaved; fewer for the large suites."""
+    jobs = os.cpu_count() or 1
+    setup, body = TIMED[label]
+    script = bare_script(setup, body, workdir)
+    rows = [f"| scenarios | processes | rounds | bare Python (wall / CPU) | memreg, cache warm (wall / CPU) "
+            "| warm: memreg / bare, wall | warm: memreg / bare, CPU (rounds) | memreg, cache cold (wall / CPU) "
+            "| cold: memreg / bare, CPU |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for n in sizes:
+        scen = workdir / f"suite-{n}.yaml"
+        write_scenarios(scen, {f"s{i}": (setup, body) for i in range(n)})
+        cmd = [str(MEMREG), "run", str(scen), "--python", str(py), "--baselines", str(workdir / "none")]
+        rounds = 3 if n <= 50 else 1
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, env=memreg_env(workdir), check=True)  # warm
+        bare, warm, cold = [], [], []
+        for _ in range(rounds):
+            bare.append(bare_suite(script, py, n, jobs))
+            warm.append(timed(cmd, env=memreg_env(workdir)))
+            cold.append(timed(cmd, env=memreg_env(workdir, cold=True)))
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, env=memreg_env(workdir), check=True)  # warm again
+        med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
+        rc = [w[1] / b[1] for b, w in zip(bare, warm)]
+        rows.append(
+            f"| {n} | {n * PROCESSES} | {rounds} | {med(bare, 0):.2f} s / {med(bare, 1):.2f} s "
+            f"| {med(warm, 0):.2f} s / {med(warm, 1):.2f} s | {med(warm, 0) / med(bare, 0):.2f}x "
+            f"| {med(warm, 1) / med(bare, 1):.2f}x ({min(rc):.2f}-{max(rc):.2f}) "
+            f"| {med(cold, 0):.2f} s / {med(cold, 1):.2f} s | {med(cold, 1) / med(bare, 1):.2f}x |"
+        )
+        print(f"  suite of {n}", file=sys.stderr)
+    return "\n".join(rows)
+
+
+def speed_parts(py, workdir, memray, rounds):
+    """Part 3: memreg against bare Python in the system interpreter and a clean venv."""
+    interps = interpreters()
+    clean = list(interps.values())[1]
+    print("time to verdict ...", file=sys.stderr)
+    t = timing(py, workdir, rounds=rounds, interps=interps, memray=memray)
+    print("instructions ...", file=sys.stderr)
+    i = instructions(workdir, interps)
+    print("failing scenario ...", file=sys.stderr)
+    f = failing_cost(workdir)
+    print("suite scaling ...", file=sys.stderr)
+    sc = suite_scaling(workdir, clean)
+    return [
+        "",
+        f"## Time to verdict ({PROCESSES} processes x {WARMUP}+{ITERATIONS} iterations; bare and memreg "
+        f"--jobs 1: median of {rounds} interleaved rounds, wall-clock and CPU time (user + system of all processes)"
+        + ("; pytest-memray: the same total iterations in one `limit_leaks` test, timed once" if memray else "")
+        + "; memreg's compile-check cache warm)\n",
+        t,
+        "",
+        "## Instructions (valgrind callgrind, user space, every process; deterministic; cache warm)\n",
+        i,
+        "",
+        "## A failing scenario: detection, confirmation and attribution (system interpreter)\n",
+        f,
+        "",
+        f"## Suite scaling (copies of the ~1 us body, clean venv, memreg at its default --jobs {os.cpu_count()}, "
+        "bare Python as many processes at a time; cold: the cache emptied before each run)\n",
+        sc,
+    ]
 
 
 def main():
@@ -478,14 +657,24 @@ def main():
     ap.add_argument("--out", type=Path)
     ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--only-bridge", action="store_true", help="only the pytest-bridge row")
+    ap.add_argument("--only-speed", action="store_true",
+                    help="only part 3: time, instructions, failing scenario, suite scaling (no pytest-memray)")
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the time-to-verdict table")
     args = ap.parse_args()
     if not MEMREG.exists():
         sys.exit(f"build first: cargo build --release ({MEMREG} missing)")
-    py = ensure_venv()
+    py = None if args.only_speed else ensure_venv()  # part 3 needs no pytest
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.only_bridge:
             print(BRIDGE_TITLE + "\n" + bridge_time(py, workdir))
+            return
+        if args.only_speed:
+            parts = speed_parts(py, workdir, memray=False, rounds=args.rounds)
+            text = "\n".join(parts) + "\n"
+            print(text)
+            if args.out:
+                args.out.write_text(text)
             return
         print("detection and false alarms ...", file=sys.stderr)
         table, summary = detection(args.reps, py, workdir)
@@ -497,24 +686,8 @@ def main():
             summary,
         ]
         if not args.skip_timing:
-            print("time to verdict ...", file=sys.stderr)
-            parts += [
-                "",
-                f"## Time to verdict ({PROCESSES} processes x {WARMUP}+{ITERATIONS} iterations; bare and memreg "
-                "--jobs 1: median of 7 interleaved rounds, wall-clock and CPU time (user + system of all processes); "
-                "pytest-memray: the same total iterations in one "
-                "`limit_leaks` test, timed once)\n",
-                timing(py, workdir),
-                "",
-                "## Instructions (valgrind callgrind, user space, every process; deterministic)\n",
-                instructions(workdir),
-                "",
-                "## The cost of confirming a leak (memreg looks 4x longer before calling it)\n",
-                confirmation_cost(workdir),
-                "",
-                BRIDGE_TITLE,
-                bridge_time(py, workdir),
-            ]
+            parts += speed_parts(py, workdir, memray=True, rounds=args.rounds)
+            parts += ["", BRIDGE_TITLE, bridge_time(py, workdir)]
     text = "\n".join(parts) + "\n"
     print(text)
     if args.out:

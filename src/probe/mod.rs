@@ -9,8 +9,11 @@
 //! random token; a process that ends without a complete record is a fault, never
 //! zeros (docs/measuring.md §9).
 
+pub mod cache;
+pub mod compiled;
 pub mod fault;
 pub mod holders;
+pub mod marshal;
 pub mod window;
 pub mod wire;
 
@@ -27,8 +30,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 use wire::{
-    AttributeConfig, Attributed, ChainConfig, CheckConfig, Checked, ConfirmConfig, Envelope,
-    ExceptionKind, ExpandConfig, Expanded, MeasureConfig, Part, PytestConfig, Reply,
+    AttributeConfig, Attributed, ChainConfig, CheckConfig, CheckScenario, Checked, ConfirmConfig,
+    Envelope, ExceptionKind, ExpandConfig, Expanded, MeasureConfig, Part, PytestConfig, Reply,
 };
 
 /// The probe's parts (src/probe/py/), by name: `core` is the entry point and loads
@@ -63,11 +66,11 @@ import builtins, marshal
 d = sys.argv[1]
 try:
     with open(d + '/probe-core-' + str(sys.implementation.cache_tag) + '.bin', 'rb') as f:
-        c = marshal.load(f)
+        c = marshal.loads(f.read())
 except (OSError, ValueError, EOFError, TypeError):
     with open(d + '/probe/core.py', encoding='utf-8') as f:
         c = compile(f.read(), '<string>', 'exec')
-exec(c, {'__name__': '__main__', '__builtins__': dict(builtins.__dict__), '__memreg_code__': c})
+exec(c, {'__name__': '__main__', '__builtins__': dict(builtins.__dict__)})
 "#;
 
 /// Writes the probe's parts into memreg's private work directory, once per run.
@@ -246,10 +249,10 @@ fn run_probe(
         .prefix(launch.mode.as_str())
         .tempdir_in(launch.workdir)
         .map_err(temp_error(launch.workdir))?;
-    let config_path = dir.path().join("config.json");
+    let config_path = dir.path().join("config.bin");
     std::fs::write(
         &config_path,
-        serde_json::to_vec(config).expect("config serialises"),
+        marshal::to_bytes(config).expect("a config fits marshal"),
     )
     .map_err(temp_error(launch.workdir))?;
     let record = RecordChannel::new(dir.path()).map_err(temp_error(launch.workdir))?;
@@ -355,6 +358,12 @@ fn unexpanded(scenario: &Scenario) -> Error {
     }
 }
 
+/// The file of `scenario`'s compiled code, when the check saved one.
+fn compiled_code(workdir: &Path, scenario: &Scenario) -> Option<String> {
+    let path = compiled::code_file(workdir, scenario);
+    path.is_file().then(|| path.display().to_string())
+}
+
 /// Runs one measuring process for `scenario`.
 pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<ProcessResult, Error> {
     if matches!(scenario.body, crate::scenario::Body::Selection(_)) {
@@ -382,6 +391,7 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
         },
         memory_limit: scenario.memory_limit.0,
         pythonpath: pythonpath(scenario),
+        compiled: compiled_code(workdir, scenario),
     };
     let launch = Launch {
         mode: Mode::Measure,
@@ -483,6 +493,7 @@ pub fn attribute(
             max_depth: CHAIN_DEPTH,
         },
         pythonpath: pythonpath(scenario),
+        compiled: compiled_code(workdir, scenario),
     };
     // Tracing slows the body (and it runs twice), and the chain searches take up to
     // one timeout: allow several times the timeout.
@@ -569,18 +580,100 @@ fn spawn_error(python: &Path, e: SpawnError) -> Error {
     }
 }
 
+/// A check's answer: the interpreter's identity and every compile error.
+type CheckResult = Result<(PythonInfo, Vec<Error>), Error>;
+
 /// Compiles every code part of `scenarios` with `python`; returns the interpreter's
-/// identity and every compile error.
+/// identity and every compile error. What `cache` holds for this interpreter and
+/// probe is used instead of compiling again (cache.rs), and what the check process
+/// compiled is kept there; when the cache holds everything, no process runs.
 pub fn check(
     scenarios: &[&Scenario],
     python: &Path,
     workdir: &Path,
+    cache: Option<&cache::Cache>,
+) -> Result<(PythonInfo, Vec<Error>), Error> {
+    check_with(scenarios, python, workdir, cache, run_check)
+}
+
+/// [`check`], with the check process started by `run_check(scenarios, python,
+/// workdir, probe)`.
+fn check_with(
+    scenarios: &[&Scenario],
+    python: &Path,
+    workdir: &Path,
+    cache: Option<&cache::Cache>,
+    run_check: impl FnOnce(&[&Scenario], &Path, &Path, bool) -> CheckResult,
+) -> CheckResult {
+    std::fs::create_dir_all(workdir.join("code")).map_err(temp_error(workdir))?;
+    let digest = cache::probe_digest(&PARTS, BOOTSTRAP);
+    let mut slot = cache.and_then(|c| c.slot(python, &digest));
+    if let (None, Some(cache)) = (&slot, cache) {
+        // A launcher (a pyenv shim): the interpreter it starts, asked once per run
+        // (an interpreter start without site, a fraction of a check), has a slot.
+        // The measuring processes run that interpreter (app::prepare); a check, when
+        // one is needed, still goes through the launcher, as without a cache.
+        slot = resolve(python).and_then(|resolved| cache.slot(&resolved, &digest));
+    }
+    let filled = match &slot {
+        Some(slot) => slot.fill(workdir, scenarios),
+        None => cache::Filled::default(),
+    };
+    if let Some(info) = filled.python.as_ref().filter(|_| filled.complete()) {
+        return Ok((info.clone(), vec![]));
+    }
+    let todo: Vec<&Scenario> = scenarios
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !filled.code.get(*i).copied().unwrap_or(false))
+        .map(|(_, s)| *s)
+        .collect();
+    let probe = filled.python.is_none();
+    let (info, errors) = run_check(&todo, python, workdir, probe)?;
+    if let (Some(slot), true) = (&slot, errors.is_empty()) {
+        slot.store(workdir, &info, &todo, probe);
+    }
+    Ok((info, errors))
+}
+
+/// The interpreter a launcher script starts: its `sys.executable`, when that is a
+/// file.
+fn resolve(launcher: &Path) -> Option<std::path::PathBuf> {
+    let spec = child::Spec {
+        program: launcher.to_owned(),
+        args: vec![
+            "-S".into(),
+            "-c".into(),
+            "import sys; sys.stdout.write(sys.executable)".into(),
+        ],
+        env: vec![],
+        timeout: CHECK_TIMEOUT,
+        memory_limit: None,
+        output_cap: 64 * 1024,
+        inherit_fd: None,
+    };
+    let finished = child::run(&spec).ok()?;
+    let path = std::path::PathBuf::from(finished.output.text());
+    (finished.ending == Ending::Exited(0) && path.is_absolute() && path.is_file()).then_some(path)
+}
+
+/// Runs a check process: compiles `scenarios` (and with `probe` the probe's parts)
+/// into `workdir`.
+fn run_check(
+    scenarios: &[&Scenario],
+    python: &Path,
+    workdir: &Path,
+    probe: bool,
 ) -> Result<(PythonInfo, Vec<Error>), Error> {
     let config = CheckConfig {
-        parts: scenarios
+        scenarios: scenarios
             .iter()
-            .flat_map(|s| s.parts().map(move |(k, c)| Part::new(s, k, c)))
+            .map(|s| CheckScenario {
+                parts: s.parts().map(|(k, c)| Part::new(s, k, c)).collect(),
+                compiled: Some(compiled::code_file(workdir, s).display().to_string()),
+            })
             .collect(),
+        probe,
     };
     let launch = Launch {
         mode: Mode::Check,
@@ -622,4 +715,102 @@ pub fn check(
         checked.python,
         checked.errors.into_iter().map(Error::from).collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// What each check process was asked: scenario names, and whether the probe's
+    /// parts too.
+    type Asked = RefCell<Vec<(Vec<String>, bool)>>;
+
+    /// A check process that compiles nothing real: it writes what a check leaves
+    /// in the work directory (a probe part, each scenario's code file).
+    fn fake_check<'a>(
+        asked: &'a Asked,
+    ) -> impl FnOnce(&[&Scenario], &Path, &Path, bool) -> CheckResult + 'a {
+        move |scenarios, _python, workdir, probe| {
+            asked
+                .borrow_mut()
+                .push((scenarios.iter().map(|s| s.name.clone()).collect(), probe));
+            if probe {
+                std::fs::write(workdir.join("probe-core-cpython-311.bin"), b"core").unwrap();
+            }
+            for s in scenarios {
+                std::fs::write(
+                    compiled::code_file(workdir, s),
+                    s.run_code().unwrap().source.as_bytes(),
+                )
+                .unwrap();
+            }
+            Ok((crate::runner::fake::python(), vec![]))
+        }
+    }
+
+    /// Replaces a code scenario's `run:` source.
+    pub(crate) fn set_run(scenario: &mut Scenario, source: &str) {
+        match &mut scenario.body {
+            crate::scenario::Body::Code { run, .. } => run.source = source.into(),
+            _ => panic!("not a code scenario"),
+        }
+    }
+
+    #[test]
+    fn a_cached_check_runs_no_process_and_a_changed_scenario_is_compiled_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let python = dir.path().join("python3");
+        std::fs::write(&python, b"\x7fELF").unwrap();
+        let yaml = dir.path().join("s.yaml");
+        std::fs::write(
+            &yaml,
+            "scenarios:\n  - {name: a, run: x = 1}\n  - {name: b, run: y = 2}\n",
+        )
+        .unwrap();
+        let mut scenarios = crate::scenario::load_all(&[yaml]).unwrap();
+        let cache = cache::Cache::at(dir.path().join("cache"));
+        let asked = Asked::default();
+        let check = |scenarios: &[Scenario]| {
+            let refs: Vec<&Scenario> = scenarios.iter().collect();
+            let workdir = tempfile::tempdir().unwrap();
+            let (info, errors) = check_with(
+                &refs,
+                &python,
+                workdir.path(),
+                Some(&cache),
+                fake_check(&asked),
+            )
+            .unwrap();
+            assert!(errors.is_empty());
+            assert_eq!(info, crate::runner::fake::python());
+            // Every scenario's code is in the work directory, checked or cached.
+            for s in &refs {
+                let code = std::fs::read(compiled::code_file(workdir.path(), s)).unwrap();
+                assert_eq!(code, s.run_code().unwrap().source.as_bytes());
+            }
+        };
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+        check(&scenarios);
+        assert_eq!(*asked.borrow(), [(names(&["a", "b"]), true)]);
+        check(&scenarios);
+        assert_eq!(
+            asked.borrow().len(),
+            1,
+            "a second run starts no check process"
+        );
+
+        set_run(&mut scenarios[1], "y = 3");
+        check(&scenarios);
+        assert_eq!(asked.borrow()[1], (names(&["b"]), false));
+        check(&scenarios);
+        assert_eq!(asked.borrow().len(), 2);
+
+        // Without a cache, every run checks everything.
+        let workdir = tempfile::tempdir().unwrap();
+        let refs: Vec<&Scenario> = scenarios.iter().collect();
+        check_with(&refs, &python, workdir.path(), None, fake_check(&asked)).unwrap();
+        assert_eq!(asked.borrow()[2], (names(&["a", "b"]), true));
+    }
 }

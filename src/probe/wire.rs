@@ -53,10 +53,19 @@ impl<'a> Part<'a> {
     }
 }
 
-/// `check` mode: compile every part.
+/// `check` mode: compile every part of every scenario, and save what compiled.
 #[derive(Serialize)]
 pub struct CheckConfig<'a> {
+    pub scenarios: Vec<CheckScenario<'a>>,
+    /// Compile and save the probe's own parts too.
+    pub probe: bool,
+}
+
+/// One scenario's parts, and where its compiled code goes.
+#[derive(Serialize)]
+pub struct CheckScenario<'a> {
     pub parts: Vec<Part<'a>>,
+    pub compiled: Option<String>,
 }
 
 /// `expand` mode: collect a `pytest:` selection's tests without running them.
@@ -127,6 +136,8 @@ pub struct MeasureConfig<'a> {
     pub confirm: ConfirmConfig,
     pub memory_limit: u64,
     pub pythonpath: Vec<String>,
+    /// The scenario's code compiled by the check process (src/probe/compiled.rs).
+    pub compiled: Option<String>,
 }
 
 /// How far a process may extend its window to confirm a growth.
@@ -153,6 +164,8 @@ pub struct AttributeConfig<'a> {
     pub top: u64,
     pub chains: ChainConfig,
     pub pythonpath: Vec<String>,
+    /// The scenario's code compiled by the check process (src/probe/compiled.rs).
+    pub compiled: Option<String>,
 }
 
 /// Bounds of the referrer-chain searches of one attribution process.
@@ -188,7 +201,7 @@ pub enum Reply<T> {
 pub const MIN_PYTHON: &str = "3.8";
 
 /// The interpreter a probe ran in.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PythonInfo {
     pub implementation: String,
     pub version: String,
@@ -245,9 +258,19 @@ impl Startup {
     }
 }
 
+/// A probe sends the names; a `PythonInfo` memreg serialised itself (the compile
+/// check's cache, src/probe/cache.rs) holds the count and fingerprint.
 fn startup_of_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Startup>, D::Error> {
-    let names: Option<Vec<String>> = Option::deserialize(d)?;
-    Ok(names.map(|n| Startup::of_names(&n)))
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Sent {
+        Names(Vec<String>),
+        Kept(Startup),
+    }
+    Ok(Option::<Sent>::deserialize(d)?.map(|s| match s {
+        Sent::Names(n) => Startup::of_names(&n),
+        Sent::Kept(k) => k,
+    }))
 }
 
 impl PythonInfo {

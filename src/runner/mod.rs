@@ -44,6 +44,7 @@ pub trait Runner: Sync {
 /// when the runner is dropped.
 pub struct ProbeRunner {
     workdir: tempfile::TempDir,
+    cache: Option<probe::cache::Cache>,
 }
 
 impl ProbeRunner {
@@ -56,7 +57,10 @@ impl ProbeRunner {
                 source,
             })?;
         probe::install(workdir.path())?;
-        Ok(ProbeRunner { workdir })
+        Ok(ProbeRunner {
+            workdir,
+            cache: probe::cache::Cache::from_env(),
+        })
     }
 }
 
@@ -70,7 +74,7 @@ impl Runner for ProbeRunner {
         python: &Path,
         scenarios: &[&Scenario],
     ) -> Result<(PythonInfo, Vec<Error>), Error> {
-        probe::check(scenarios, python, self.workdir.path())
+        probe::check(scenarios, python, self.workdir.path(), self.cache.as_ref())
     }
 
     fn measure(&self, scenario: &Scenario, python: &Path) -> Result<ProcessResult, Error> {

@@ -3,6 +3,7 @@
 mod asyncio;
 mod attribution;
 mod baseline;
+mod cache;
 mod console;
 mod faults;
 mod holders;

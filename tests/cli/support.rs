@@ -37,6 +37,9 @@ impl Scratch {
         let mut c = Command::new(env!("CARGO_BIN_EXE_memreg"));
         c.args(args).current_dir(self.path()).env("NO_COLOR", "1");
         c.env_remove("GITHUB_ACTIONS");
+        // A cache of compiled code of this scratch directory's own (hidden: no
+        // scenario is looked for there), never the user's.
+        c.env("MEMREG_CACHE_DIR", self.path().join(".cache"));
         c
     }
 

@@ -16,13 +16,21 @@ def scenario_calls(config, ns, notes):
     teardown are None when there is nothing to do; teardown also ends what the body
     started (the event loop, the pytest session), so its errors are teardown's;
     close() ends it quietly after an error, and may be called at any time."""
-    from functools import partial
+    try:
+        # The C type functools.partial is, without importing functools: it imports
+        # collections, operator, reprlib and types (~10 M instructions, a third of
+        # an interpreter's own start; docs/measuring.md §11).
+        from _functools import partial
+    except ImportError:
+        from functools import partial
 
     if config.get("pytest"):
         need("pytest_bridge")
         body = PytestBody(config["pytest"], notes)
         return body.setup, body.run, body.teardown, body.close
-    codes = [compile_part(config[k]) if config.get(k) else None for k in ("setup", "run", "teardown")]
+    # Compiled by the check process when it could (core.scenario_code).
+    code = scenario_code(config, ("setup", "run", "teardown"))
+    codes = [code["setup"], code["run"], code["teardown"]]
     if not any(c is not None and c.co_flags & CO_COROUTINE for c in codes):
         setup, run, teardown = [None if c is None else partial(exec, c, ns) for c in codes]
         return setup, run, teardown, _nothing

@@ -4,7 +4,12 @@
 # work directory; the `check` process compiles each once and saves its code object
 # with marshal, so later processes load code instead of compiling it:
 #
-#   python -c BOOTSTRAP WORKDIR measure|attribute|check|expand CONFIG.json RECORD_FD TOKEN
+#   python -c BOOTSTRAP WORKDIR measure|attribute|check|expand CONFIG RECORD_FD TOKEN
+#
+# CONFIG is a file of Python marshal data that memreg writes (src/probe/marshal.rs).
+# The check process also compiles every scenario's code and saves it with marshal,
+# so the measuring processes load code objects instead of compiling (the first
+# compile() in a process costs ~9 M instructions: docs/measuring.md §11).
 #
 # The other parts (counters, measure, attribute, referrers, check, body, async_body,
 # pytest_bridge) are loaded into this namespace by `need()` only by the modes that
@@ -39,7 +44,6 @@ import marshal
 import os
 import sys
 import time
-from array import array
 from itertools import repeat
 
 # Bound before any scenario code runs (see above).
@@ -70,7 +74,7 @@ def part_code(name):
     workdir = sys.argv[1]
     try:
         with open(os.path.join(workdir, "probe-%s-%s.bin" % (name, sys.implementation.cache_tag)), "rb") as f:
-            return marshal.load(f)
+            return marshal.loads(f.read())
     except (OSError, ValueError, EOFError, TypeError):
         with open(os.path.join(workdir, "probe", name + ".py"), encoding="utf-8") as f:
             return compile(f.read(), "<string>", "exec")
@@ -90,25 +94,66 @@ _loaded = {"core"}
 _SHOWN = {}
 
 
+def register_part(part):
+    """Make tracebacks of a code part show its lines and its file as people read it."""
+    filename = part["filename"]
+    if filename.startswith("<"):
+        # Not a real file: register the source so tracebacks can show the lines.
+        import linecache
+
+        lines = ("\n" * (part["first_line"] - 1) + part["code"]).splitlines(True)
+        linecache.cache[filename] = (len(part["code"]), None, lines, filename)
+    _SHOWN[filename] = part.get("shown", filename)
+
+
 def compile_part(part):
     """Compile a code part so that tracebacks and SyntaxErrors name the YAML line.
 
     The file name is absolute, so the source lines are found after the scenario
     changes directory; tracebacks show it as memreg names the file (`shown`)."""
+    register_part(part)
     code = part["code"]
-    filename = part["filename"]
     padding = "\n" * (part["first_line"] - 1)
-    if filename.startswith("<"):
-        # Not a real file: register the source so tracebacks can show the lines.
-        import linecache
-
-        lines = (padding + code).splitlines(True)
-        linecache.cache[filename] = (len(code), None, lines, filename)
-    _SHOWN[filename] = part.get("shown", filename)
     # Top-level await (run on the process's event loop: body.py) is allowed in code
     # that mentions it; other code compiles exactly as before.
     flags = 0x2000 if "await" in code or "async" in code else 0  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    return compile(padding + code, filename, "exec", flags, dont_inherit=True)
+    return compile(padding + code, part["filename"], "exec", flags, dont_inherit=True)
+
+
+_CODE = type(register_part.__code__)
+
+
+def code_stamp():
+    """What compiled code depends on besides its source: the interpreter build and
+    the optimisation level (-O, PYTHONOPTIMIZE: asserts and __debug__)."""
+    return (sys.version, sys.flags.optimize)
+
+
+def scenario_code(config, names):
+    """The code objects of the scenario's parts `names` (None for a part it lacks):
+    those the check process compiled (config["compiled"], a marshal file), when
+    this interpreter and optimisation level made them; else compiled here."""
+    parts = {n: config.get(n) for n in names}
+    compiled = None
+    path = config.get("compiled")
+    if path:
+        try:
+            with open(path, "rb") as f:
+                saved = marshal.loads(f.read())
+            if saved["stamp"] == code_stamp():
+                compiled = saved["parts"]
+        except (OSError, ValueError, EOFError, TypeError, KeyError, IndexError):
+            compiled = None
+    out = {}
+    for n, part in parts.items():
+        if part is None:
+            out[n] = None
+        elif compiled is not None and type(compiled.get(n)) is _CODE:
+            register_part(part)
+            out[n] = compiled[n]
+        else:
+            out[n] = compile_part(part)
+    return out
 
 
 def shown(filename):
@@ -204,26 +249,23 @@ def scenario_namespace(config):
     """The scenario's globals: a real module registered in sys.modules, as code in a
     script would have (dataclasses, pickle and typing look their classes' module up
     there), with the scenario's pythonpath first on sys.path."""
-    import types
-
     for p in config.get("pythonpath", []):
         sys.path.insert(0, p)
-    module = types.ModuleType("__memreg_scenario__")
+    module = type(sys)("__memreg_scenario__")  # types.ModuleType, without importing types
     module.__builtins__ = builtins
     sys.modules[module.__name__] = module
     return module.__dict__
 
 
-# Config and record are JSON. The json module costs ~7 ms to import without site
-# (the check process runs with -S): memreg's config is serde_json output, which is
-# also Python literal syntax once true/false/null are names, and the record is
-# written by the small encoder below.
+# The config is marshal data (one C call to read); the record is JSON, written by
+# the small encoder below (the json module costs ~7 ms to import without site).
 
 
 def load_config(path):
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    return eval(text, {"__builtins__": {}}, {"true": True, "false": False, "null": None})
+    # marshal.loads of the bytes, never marshal.load(file): that reads each string
+    # through a memoryview of its own (~2 M instructions for the probe's parts).
+    with open(path, "rb") as f:
+        return marshal.loads(f.read())
 
 
 _ESCAPES = {i: "\\u%04x" % i for i in range(32)}
@@ -231,7 +273,14 @@ _ESCAPES[ord('"')] = '\\"'
 _ESCAPES[ord("\\")] = "\\\\"
 
 
+class RawJSON(str):
+    """Text that is JSON already: a series as repr() writes a list of ints, one C
+    call where encoding 201 numbers one by one costs ~2 M instructions."""
+
+
 def to_json(o):
+    if type(o) is RawJSON:
+        return o
     if o is None:
         return "null"
     if o is True:
@@ -299,7 +348,7 @@ def main():
     if mode == "check":
         need("check")
         write_record(check(config))
-        return
+        end_process()
     if mode == "expand":
         need("pytest_bridge")
         record = {"format": FORMAT, "status": "ok", "notes": []}
@@ -322,17 +371,42 @@ def main():
     else:
         need("counters", "body", "measure")
         record = measure(config, record)
-    try:
-        sys.stdout.flush()
-    except Exception:  # the scenario's stdout; the record matters more
-        pass
+    flush_output()
     write_record(record)
-    if threads_left_running():
-        # The record is written. Interpreter shutdown would join every thread the
-        # scenario left running, so a thread leak (a thread blocked forever per
-        # iteration) would end as a timeout instead of its verdict.
-        sys.stderr.flush()
-        os._exit(0)
+    end_process()
+
+
+def flush_output():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # the scenario's streams; the record matters more
+            pass
+
+
+def end_process():
+    """End the process once its record is written, without the interpreter's
+    shutdown: clearing every module and a last collection of every object cost
+    7-10 M instructions (a fifth of a bare interpreter's run, docs/measuring.md
+    §11), and nothing shutdown does matters to memreg once the record is written.
+    The scenario's atexit callbacks still run (logging flushes its handlers there)
+    and stdout and stderr are flushed; objects still alive are not finalized, as in
+    a child of multiprocessing (a file the scenario left open unflushed stays so:
+    close it in teardown).
+
+    Threads the scenario left running are never joined: shutdown would wait for
+    every one, so a thread leak (a thread blocked forever per iteration) would end
+    as a timeout instead of its verdict; their atexit callbacks are skipped too
+    (one may wait for them)."""
+    if not threads_left_running():
+        try:
+            import atexit
+
+            atexit._run_exitfuncs()
+        except BaseException:  # printed by atexit; the record is written
+            pass
+    flush_output()
+    os._exit(0)
 
 
 def threads_left_running():

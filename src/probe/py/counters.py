@@ -4,33 +4,78 @@
 # allocates nothing that survives a read (docs/measuring.md §1)
 # and is made before scenario code runs, with every function it calls bound.
 
+class C:
+    """C functions called through the _ctypes extension module with the few types
+    the readers need, not through the ctypes package: importing ctypes defines ~40
+    types and costs ~9 M instructions in a fresh virtualenv (a quarter of an
+    interpreter start), _ctypes and these types ~2 M (docs/measuring.md §11).
+    Made once per process (C.load()), before scenario code runs."""
+
+    loaded = False
+
+    @classmethod
+    def load(cls):
+        if cls.loaded:
+            return cls
+        import _ctypes
+
+        simple = _ctypes._SimpleCData
+        # size_t is unsigned long on every LP64 and ILP32 platform memreg runs on.
+        cls.size_t = type("c_size_t", (simple,), {"_type_": "L"})
+        cls.void_p = type("c_void_p", (simple,), {"_type_": "P"})
+        cls.char = type("c_char", (simple,), {"_type_": "c"})
+        cls.char_p = type("c_char_p", (simple,), {"_type_": "z"})
+        cls.int = type("c_int", (simple,), {"_type_": "i"})
+        cls.uint64 = type("c_uint64", (simple,), {"_type_": "Q"})
+        cls.Structure = _ctypes.Structure
+        cls.byref = _ctypes.byref
+        cls.pointer_to = _ctypes.POINTER
+        cls._dlopen = _ctypes.dlopen
+        cls._cdecl = type("CFunction", (_ctypes.CFuncPtr,), {"_flags_": _ctypes.FUNCFLAG_CDECL, "_restype_": cls.int})
+        cls._pyapi = type(
+            "PyFunction",
+            (_ctypes.CFuncPtr,),
+            {"_flags_": _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_PYTHONAPI, "_restype_": cls.int},
+        )
+        cls.loaded = True
+        return cls
+
+    class Library:
+        """What _ctypes needs of a library to look a symbol up: its handle."""
+
+        def __init__(self, handle):
+            self._handle = handle
+
+    @classmethod
+    def library(cls, path=None):
+        """A shared library (None: the process itself, libc and libpython included)."""
+        return cls.Library(cls._dlopen(path))
+
+    @classmethod
+    def function(cls, lib, name, restype, argtypes, python_api=False):
+        """`name` from `lib` (AttributeError when it has none), as ctypes.CDLL would
+        give it, or ctypes.pythonapi with `python_api` (called holding the GIL)."""
+        fn = (cls._pyapi if python_api else cls._cdecl)((name, lib))
+        fn.restype = restype
+        fn.argtypes = tuple(argtypes)
+        return fn
+
+
 def native_heap_reader(notes):
     """A function returning bytes in use by the C allocator, or None (docs/measuring.md §3).
 
     glibc: mallinfo2() uordblks + hblkhd (heap in use plus mmapped chunks).
     macOS: malloc_zone_statistics(NULL) size_in_use.
     """
-    import ctypes
-
     if sys.platform.startswith("linux"):
         try:
-            libc = ctypes.CDLL(None)
-            fn = libc.mallinfo2
-        except (OSError, AttributeError):
+            c = C.load()
+            fields = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
+            MallInfo2 = type("MallInfo2", (c.Structure,), {"_fields_": [(n, c.size_t) for n in fields]})
+            fn = c.function(c.library(), "mallinfo2", MallInfo2, ())
+        except (ImportError, OSError, AttributeError):
             notes.append("native heap left out: mallinfo2 not found (not glibc >= 2.33)")
             return None
-
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [
-                (n, ctypes.c_size_t)
-                for n in (
-                    "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                    "fsmblks", "uordblks", "fordblks", "keepcost",
-                )
-            ]
-
-        fn.restype = MallInfo2
-        fn.argtypes = []
 
         def read():
             m = fn()
@@ -39,24 +84,16 @@ def native_heap_reader(notes):
         return read
     if sys.platform == "darwin":
         try:
-            libc = ctypes.CDLL("/usr/lib/libSystem.B.dylib")
-            fn = libc.malloc_zone_statistics
-        except (OSError, AttributeError):
+            c = C.load()
+            fields = [("blocks_in_use", c.int), ("size_in_use", c.size_t), ("max_size_in_use", c.size_t), ("size_allocated", c.size_t)]
+            MallocStats = type("MallocStats", (c.Structure,), {"_fields_": fields})
+            lib = c.library("/usr/lib/libSystem.B.dylib")
+            fn = c.function(lib, "malloc_zone_statistics", None, (c.void_p, c.pointer_to(MallocStats)))
+        except (ImportError, OSError, AttributeError):
             notes.append("native heap left out: malloc_zone_statistics not found")
             return None
-
-        class MallocStats(ctypes.Structure):
-            _fields_ = [
-                ("blocks_in_use", ctypes.c_uint),
-                ("size_in_use", ctypes.c_size_t),
-                ("max_size_in_use", ctypes.c_size_t),
-                ("size_allocated", ctypes.c_size_t),
-            ]
-
-        fn.restype = None
-        fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(MallocStats)]
         stats = MallocStats()
-        ref = ctypes.byref(stats)
+        ref = c.byref(stats)
 
         def read():
             fn(None, ref)
@@ -73,7 +110,7 @@ def python_heap_reader(notes):
 
     Read once before setup and once at the end of the user's window, never per
     sample: CPython's own statistics (sys._debugmallocstats) cost 0.1-0.5 ms. Written
-    into an open_memstream buffer through ctypes, so stderr is never touched; where
+    into an open_memstream buffer (C.function), so stderr is never touched; where
     that is not available, through fd 2 redirected to a temporary file.
     """
     if sys.implementation.name != "cpython" or not hasattr(sys, "_debugmallocstats"):
@@ -89,32 +126,25 @@ def python_heap_reader(notes):
 
     read = None
     try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        stats = ctypes.pythonapi._PyObject_DebugMallocStats
-        stats.argtypes = [ctypes.c_void_p]
-        stats.restype = ctypes.c_int
-        open_memstream = libc.open_memstream
-        open_memstream.restype = ctypes.c_void_p
-        open_memstream.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_size_t)]
-        fclose = libc.fclose
-        fclose.argtypes = [ctypes.c_void_p]
-        free = libc.free
-        free.argtypes = [ctypes.c_void_p]
-        buf = ctypes.c_char_p()
-        size = ctypes.c_size_t()
-        byref, string_at = ctypes.byref, ctypes.string_at
+        c = C.load()
+        libc = c.library()
+        stats = c.function(libc, "_PyObject_DebugMallocStats", c.int, (c.void_p,), python_api=True)
+        open_memstream = c.function(libc, "open_memstream", c.void_p, (c.pointer_to(c.char_p), c.pointer_to(c.size_t)))
+        fclose = c.function(libc, "fclose", c.int, (c.void_p,))
+        free = c.function(libc, "free", None, (c.void_p,))
+        buf = c.char_p()
+        size = c.size_t()
+        buf_ref, size_ref = c.byref(buf), c.byref(size)
 
         def read():
-            stream = open_memstream(byref(buf), byref(size))
+            stream = open_memstream(buf_ref, size_ref)
             if not stream:
                 return None
             try:
                 ok = stats(stream)
             finally:
                 fclose(stream)
-            text = string_at(buf, size.value)
+            text = buf.value  # the statistics are text: no NUL before `size` bytes
             free(buf)
             return parse(text) if ok else None
 
@@ -219,7 +249,6 @@ def thread_reader(notes):
     otherwise re-read for up to THREAD_SETTLE_S (20 ms) until it falls back: the wait is
     paid only by reads where the number of C threads rose."""
     import _thread
-    import array
 
     count = _thread._count
     if sys.platform.startswith("linux"):
@@ -249,7 +278,7 @@ def thread_reader(notes):
             return count() + 1
 
         return python_threads
-    last = array.array("q", [0])  # C threads at the last read
+    last = memoryview(bytearray(8)).cast("q")  # C threads at the last read
     clock = time.perf_counter
     yield_ = getattr(os, "sched_yield", None) or (lambda: None)
     sleep = time.sleep
@@ -288,17 +317,15 @@ def _proc_status_threads():
 
 
 def _darwin_threads(notes):
-    """macOS: proc_pidinfo(PROC_PIDTASKINFO).pti_threadnum through ctypes, checked
+    """macOS: proc_pidinfo(PROC_PIDTASKINFO).pti_threadnum (C.function), checked
     once against the Python count; None (with a note) if anything looks wrong."""
     try:
-        import ctypes
         import _thread
 
-        lib = ctypes.CDLL("/usr/lib/libproc.dylib")
-        fn = lib.proc_pidinfo
-        fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int]
-        buf = ctypes.create_string_buffer(96)  # struct proc_taskinfo
+        c = C.load()
+        lib = c.library("/usr/lib/libproc.dylib")
+        fn = c.function(lib, "proc_pidinfo", c.int, (c.int, c.int, c.uint64, c.void_p, c.int))
+        buf = (c.char * 96)()  # struct proc_taskinfo
         pid = os.getpid()
         off = 84  # pti_threadnum: 6 x uint64 + 9 x int32
 

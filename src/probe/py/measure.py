@@ -10,8 +10,8 @@
 # baselines store are read at the end of W, before any extension.
 #
 # Nothing the loop or its decisions bind may outlive a sample (docs/measuring.md §1):
-# changing numbers live in arrays, names are bound before the baseline sample, and
-# every int a name holds across samples is a cached small int.
+# changing numbers live in preallocated buffers, names are bound before the baseline
+# sample, and every int a name holds across samples is a cached small int.
 
 CONFIRM_FACTOR = 4  # growth is judged steady or settling over at least 4 x W
 # Steady: the rise over the last half of the window is at least 0.4 x (the slope of)
@@ -20,6 +20,21 @@ STEADY_NUM, STEADY_DEN = 4, 5
 
 STOP_FLAT, STOP_CONFIRMED, STOP_RSS_SLOWING, STOP_ITERATIONS, STOP_TIME = 0, 1, 2, 3, 4
 STOPS = ("flat", "confirmed", "rss_slowing", "budget_iterations", "budget_time")
+
+
+def numbers(kind, values):
+    """A preallocated buffer of machine numbers ('q': 64-bit ints, 'd': doubles):
+    storing into it keeps no object alive (docs/measuring.md §1). A memoryview of a
+    bytearray, not array.array: importing array imports collections.abc, ~7 M
+    instructions in a fresh virtualenv (docs/measuring.md §11)."""
+    out = memoryview(bytearray(8 * len(values))).cast(kind)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def zeros(n):
+    return memoryview(bytearray(8 * n)).cast("q")
 
 
 def measure(config, record):
@@ -69,13 +84,12 @@ def measure(config, record):
             raise ValueError("bad sample count: %d" % S)
         W = config["iterations"]
         confirm = config["confirm"]
-        zeros = bytes(8 * (S + 1))
-        blocks = array("q", zeros)
-        native = array("q", zeros)
-        rss = array("q", zeros)
-        traced = array("q", zeros)
-        fds = array("q", zeros)
-        threads = array("q", zeros)
+        blocks = zeros(S + 1)
+        native = zeros(S + 1)
+        rss = zeros(S + 1)
+        traced = zeros(S + 1)
+        fds = zeros(S + 1)
+        threads = zeros(S + 1)
         series = [(blocks, "blocks", True)]
         if read_native is not None:
             series.append((native, "native", True))
@@ -88,7 +102,7 @@ def measure(config, record):
         if read_threads is not None:
             series.append((threads, "threads", True))
         # The series at the end of the user's window, kept when the window extends.
-        kept = [(array("q", zeros), v, key) for v, key, _ in series]
+        kept = [(zeros(S + 1), v, key) for v, key, _ in series]
         # Counters that decide whether to look longer, with their threshold as a
         # fraction num/den per iteration (tolerance in counter units).
         gating = [
@@ -96,23 +110,23 @@ def measure(config, record):
             for v, key, _ in series
             if key in config["thresholds"]
         ]
-        # Changing numbers live in arrays: [window, extensions, stop reason].
-        state = array("q", [W, 0, STOP_FLAT])
+        # Changing numbers live in buffers: [window, extensions, stop reason].
+        state = numbers("q", (W, 0, STOP_FLAT))
         # [body seconds, measure seconds, seconds at the end of the user's window]
-        acc = array("d", [0.0, 0.0, 0.0])
+        acc = numbers("d", (0.0, 0.0, 0.0))
         # Figures read at the end of the user's window: [python bytes, peak RSS,
         # tracemalloc peak] (-1: not read).
-        at_w = array("q", [-1, -1, -1])
+        at_w = numbers("q", (-1, -1, -1))
         max_window = confirm["max_window"]
         time_budget = confirm["time_s"]
         deadline = confirm["deadline_s"]
         half, q3, q1, e8 = S // 2, 3 * S // 4, S // 4, S // 8
 
         # What the process holds before the scenario's code runs: "held" figures in
-        # baselines are measured from here. Freezing first keeps this collection
-        # (and the one before measuring) off the interpreter's own ~40k objects.
-        if read_python is not None:
-            read_python()  # its one-off imports and caches are not the scenario's
+        # baselines are measured from here (python_heap_reader has read once, so its
+        # one-off imports and caches are not the scenario's). Freezing first keeps
+        # this collection (and the one before measuring) off the interpreter's own
+        # ~40k objects.
         freeze()
         clear_type_cache()
         collect()
@@ -222,13 +236,13 @@ def measure(config, record):
         acc[1] = clock() - t_start
         _unfreeze()
 
-        record["series"] = {key: v.tolist() for v, key, _ in series}
+        record["series"] = {key: RawJSON(repr(v.tolist())) for v, key, _ in series}
         record["window"] = state[0]
         record["extensions"] = state[1]
         record["stop"] = STOPS[state[2]]
         record["window_s"] = acc[2]
         if state[1]:
-            record["user_series"] = {key: k.tolist() for k, _, key in kept}
+            record["user_series"] = {key: RawJSON(repr(k.tolist())) for k, _, key in kept}
         if tracing:
             record["tracemalloc_peak"] = at_w[2]
         record["peak_rss"] = at_w[1] if at_w[1] >= 0 else None
