@@ -253,9 +253,10 @@ impl Slot {
         Some(entry.python)
     }
 
+    /// Laid out like a work directory's `code/`, with a key and checksum around
+    /// each file's code.
     fn code_path(&self, scenario: &Scenario) -> PathBuf {
-        let name = Digest::new().field(code_key(scenario).as_bytes()).hex();
-        self.dir.join("code").join(format!("{name}.bin"))
+        code_file(&self.dir, scenario)
     }
 
     /// The full key a code file must carry: the slot's and the scenario's.
