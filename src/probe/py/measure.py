@@ -45,9 +45,12 @@ def measure(config, record):
     freeze = _freeze
     # CPython's type attribute cache keeps up to 4096 attribute names alive: code
     # that looks attributes up by names it builds (pytest's hooks, logging, enum,
-    # reprlib) fills it a few strings at a time over thousands of iterations.
-    # Emptied before every read, it holds the same (nothing) at each
-    # (docs/measuring.md §6).
+    # reprlib) fills it a few strings at a time over thousands of iterations. It is
+    # emptied at the start and baseline reads, and at every later read whose block
+    # count differs from the read before (then read again): a reading is the count
+    # with the cache empty unless nothing changed since the last one. A body that
+    # builds no names never pays for a clear (~50,000 instructions, and the
+    # lookups that refill it) in its ~200 reads (docs/measuring.md §6).
     clear_type_cache = getattr(sys, "_clear_type_cache", None) or _nothing
     clock = _perf_counter
     t_process = clock()
@@ -169,9 +172,11 @@ def measure(config, record):
                     for _ in repeat(None, s * state[0] // S - (s - 1) * state[0] // S):
                         body()
                 acc[0] += clock() - t0
-                clear_type_cache()
                 collect()
                 blocks[s] = getblocks()
+                if s == 0 or blocks[s] != blocks[s - 1]:
+                    clear_type_cache()
+                    blocks[s] = getblocks()
                 if read_native is not None:
                     native[s] = read_native()
                 if read_rss is not None:
