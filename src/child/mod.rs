@@ -7,8 +7,10 @@
 //! `std::io::pipe` do what is needed with one reader thread.
 //!
 //! `signals` turns SIGINT, SIGTERM and SIGHUP into [`CANCELLED`]; `reap` finds and
-//! kills what a process left running outside its process group.
+//! kills what a process left running outside its process group; `limits` raises the
+//! open-files limit every child inherits.
 
+mod limits;
 mod reap;
 mod signals;
 
@@ -120,6 +122,7 @@ impl Captured {
 
 pub fn run(spec: &Spec) -> Result<Finished, SpawnError> {
     reap::become_subreaper();
+    limits::raise_open_files();
     let (reader, writer) = std::io::pipe().map_err(SpawnError::Other)?;
     let writer2 = writer.try_clone().map_err(SpawnError::Other)?;
     let mut cmd = Command::new(&spec.program);

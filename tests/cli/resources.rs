@@ -157,3 +157,62 @@ fn leaving_fds_out_of_metrics_opts_out() {
     let xml = s.read("j.xml");
     assert!(property(case(&parse_junit(&xml), "pool"), "growth.fds.min").is_none());
 }
+
+/// Started with the common soft limit of 1,024 open files, a scenario that keeps a
+/// file per iteration for 1,500 iterations reaches its verdict: memreg raised the
+/// limit its processes inherit (src/child/limits.rs), instead of the scenario ending
+/// in "Too many open files".
+#[cfg(target_os = "linux")]
+#[test]
+fn a_descriptor_leak_past_1024_reaches_its_verdict_under_a_1024_soft_limit() {
+    let mut hard = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit with a valid pointer.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut hard) },
+        0
+    );
+    if hard.rlim_max != libc::RLIM_INFINITY && hard.rlim_max < 10_000 {
+        eprintln!("skipped: the hard limit on open files is {}", hard.rlim_max);
+        return;
+    }
+    let s = Scratch::new();
+    s.write(
+        "fds.yaml",
+        "name: file-kept\nsetup: |\n  import os\n  files = []\nrun: files.append(open(os.devnull))\niterations: 1500\nwarmup: 10\n",
+    );
+    let mut cmd = s.command(&["run", "fds.yaml", "--junit", "j.xml"]);
+    let memreg = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let out = {
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg("ulimit -Sn 1024 && exec \"$0\" \"$@\"")
+            .arg(memreg)
+            .args(args)
+            .current_dir(s.path());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        cmd = sh;
+        cmd.output().expect("sh runs")
+    };
+    let r = crate::support::Run::from(out);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let xml = s.read("j.xml");
+    let doc = parse_junit(&xml);
+    let failure = case(&doc, "file-kept")
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap_or_else(|| panic!("file-kept fails:\n{}", r.all()));
+    let message = failure.attribute("message").unwrap();
+    assert!(
+        message.starts_with("file descriptors grow 1 fd/iteration (5/5 processes agree"),
+        "{message}"
+    );
+}

@@ -319,29 +319,6 @@ def write_record(record):
         raise
 
 
-def raise_open_files_limit():
-    """Raise the soft limit on open files towards the hard one (at most 65,536), as
-    Go programs do at start: a scenario that leaks a file descriptor per iteration
-    then reaches a verdict (fds grow N per iteration) instead of EMFILE after ~1,000
-    iterations where the soft limit is 1024. Code that stays under the old limit
-    sees no difference."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        want = 1 << 16 if hard == resource.RLIM_INFINITY else min(hard, 1 << 16)
-        for limit in (want, 10240):  # macOS refuses more than its per-process maximum
-            if soft == resource.RLIM_INFINITY or soft >= limit:
-                return
-            try:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-                return
-            except (ValueError, OSError):
-                pass
-    except ImportError:
-        pass  # no resource module: the limit stays as it was
-
-
 def main():
     mode, config_path = sys.argv[2:4]
     config = load_config(config_path)
@@ -364,7 +341,8 @@ def main():
         "notes": [],
         "timing": {},
     }
-    raise_open_files_limit()
+    # The soft limit on open files was raised by memreg, which every probe inherits
+    # (src/child/limits.rs).
     if mode == "attribute":
         need("body", "attribute", "referrers")
         record = attribute(config, record)
