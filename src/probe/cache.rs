@@ -410,12 +410,14 @@ fn take_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// A digest of everything the probe is: a new memreg or probe gets new slots.
-pub fn probe_digest(parts: &[(&str, &str)], bootstrap: &str) -> String {
+pub const fn probe_digest(parts: &[(&str, &str)], bootstrap: &str) -> u64 {
     let mut d = Digest::new().field(bootstrap.as_bytes());
-    for (name, source) in parts {
-        d = d.field(name.as_bytes()).field(source.as_bytes());
+    let mut i = 0;
+    while i < parts.len() {
+        d = d.field(parts[i].0.as_bytes()).field(parts[i].1.as_bytes());
+        i += 1;
     }
-    d.hex()
+    d.value()
 }
 
 #[cfg(test)]

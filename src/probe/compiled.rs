@@ -12,31 +12,51 @@ use super::wire::Part;
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 
-/// FNV-1a, 64 bits, over length-prefixed fields (so `("ab", "c")` and `("a", "bc")`
-/// differ). Names files; never trusted alone: whatever a name promises is
-/// checked against the full key stored beside it (see the cache).
+/// A 64-bit digest over length-prefixed fields (so `("ab", "c")` and `("a", "bc")`
+/// differ), eight bytes at a time: each word is mixed in by a multiply and an
+/// xor-shift. Names files and checks them for corruption; never trusted alone:
+/// whatever a name promises is checked against the full key stored beside it (see
+/// the cache). A `const fn`, so the probe's own digest is computed when memreg is
+/// built, not in every run.
 pub struct Digest(u64);
 
 impl Digest {
-    pub fn new() -> Digest {
+    pub const fn new() -> Digest {
         Digest(0xcbf2_9ce4_8422_2325)
     }
 
-    pub fn field(mut self, bytes: &[u8]) -> Digest {
-        for &b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    pub const fn field(self, bytes: &[u8]) -> Digest {
+        let mut h = mix(self.0, bytes.len() as u64);
+        let mut rest = bytes;
+        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+            h = mix(h, u64::from_le_bytes(*word));
+            rest = tail;
         }
-        self
+        // The last 1 to 7 bytes, zero-padded (the length above keeps them apart).
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            let mut i = 0;
+            while i < rest.len() {
+                last[i] = rest[i];
+                i += 1;
+            }
+            h = mix(h, u64::from_le_bytes(last));
+        }
+        Digest(h)
     }
 
-    pub fn value(&self) -> u64 {
+    pub const fn value(&self) -> u64 {
         self.0
     }
 
     pub fn hex(&self) -> String {
         format!("{:016x}", self.0)
     }
+}
+
+const fn mix(h: u64, w: u64) -> u64 {
+    let h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^ (h >> 29)
 }
 
 impl Default for Digest {
@@ -84,5 +104,22 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, Digest::new().field(b"ab").field(b"c").hex());
         assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn every_byte_and_every_length_counts() {
+        let base = vec![7u8; 37];
+        let d = |b: &[u8]| Digest::new().field(b).value();
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..=base.len() {
+            assert!(seen.insert(d(&base[..n])), "length {n}");
+        }
+        for i in 0..base.len() {
+            for bit in 0..8 {
+                let mut flipped = base.clone();
+                flipped[i] ^= 1 << bit;
+                assert!(seen.insert(d(&flipped)), "byte {i} bit {bit}");
+            }
+        }
     }
 }

@@ -73,6 +73,10 @@ except (OSError, ValueError, EOFError, TypeError):
 exec(c, {'__name__': '__main__', '__builtins__': dict(builtins.__dict__)})
 "#;
 
+/// The digest of the probe (its parts and the bootstrap) that keys the compile
+/// cache, computed when memreg is built.
+const PROBE_DIGEST: u64 = cache::probe_digest(&PARTS, BOOTSTRAP);
+
 /// Writes the probe's parts into memreg's private work directory, once per run.
 pub fn install(workdir: &Path) -> Result<(), Error> {
     let err = temp_error(workdir);
@@ -318,7 +322,7 @@ fn read_reply<T: DeserializeOwned>(
             envelope.format
         )));
     }
-    match serde_json::from_str(&text).map_err(|e| Fault::BadRecord(e.to_string()))? {
+    match Reply::parse(&text, &envelope.status).map_err(Fault::BadRecord)? {
         Reply::Ok(answer) => Ok(answer),
         Reply::Error { error } if error.kind == ExceptionKind::MemoryLimit => {
             Err(Fault::MemoryLimit { rss: None, limit })
@@ -606,7 +610,7 @@ fn check_with(
     run_check: impl FnOnce(&[&Scenario], &Path, &Path, bool) -> CheckResult,
 ) -> CheckResult {
     std::fs::create_dir_all(workdir.join("code")).map_err(temp_error(workdir))?;
-    let digest = cache::probe_digest(&PARTS, BOOTSTRAP);
+    let digest = format!("{PROBE_DIGEST:016x}");
     let mut slot = cache.and_then(|c| c.slot(python, &digest));
     if let (None, Some(cache)) = (&slot, cache) {
         // A launcher (a pyenv shim): the interpreter it starts, asked once per run
@@ -699,7 +703,10 @@ fn run_check(
         )));
     }
     if let Ok(Some(text)) = &sent {
-        if let Ok(Reply::<Checked>::Unsupported { version }) = serde_json::from_str(text) {
+        let status = serde_json::from_str::<Envelope>(text).map(|e| e.status);
+        if let Ok(Reply::<Checked>::Unsupported { version }) =
+            Reply::parse(text, status.as_deref().unwrap_or_default())
+        {
             return Err(Error::UnsupportedPython {
                 python: python.to_owned(),
                 version,

@@ -5,6 +5,7 @@
 
 use super::holders::{Chain, Garbage};
 use crate::scenario::{Code, Metric, Scenario};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -179,21 +180,50 @@ pub struct ChainConfig {
     pub max_depth: u64,
 }
 
-/// The record's first field, read before the rest so a record of another version
-/// is named as such.
+/// The record's first fields, read before the rest: a record of another version is
+/// named as such, and the status says what the rest is.
 #[derive(Deserialize)]
 pub struct Envelope {
     pub format: u32,
+    #[serde(default)]
+    pub status: String,
 }
 
 /// A probe process's answer: what its mode produced, the scenario's exception, or
 /// the bootstrap's refusal of an interpreter older than [`MIN_PYTHON`].
-#[derive(Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
 pub enum Reply<T> {
     Ok(T),
     Error { error: ScenarioException },
     Unsupported { version: String },
+}
+
+#[derive(Deserialize)]
+struct ErrorReply {
+    error: ScenarioException,
+}
+
+#[derive(Deserialize)]
+struct UnsupportedReply {
+    version: String,
+}
+
+impl<T: DeserializeOwned> Reply<T> {
+    /// The answer in `text`, a record whose envelope says `status`: parsed straight
+    /// into its type (not buffered as an internally tagged enum would be, which
+    /// cost ~0.4 M instructions per measuring process's record).
+    pub fn parse(text: &str, status: &str) -> Result<Reply<T>, String> {
+        let e = |e: serde_json::Error| e.to_string();
+        match status {
+            "ok" => serde_json::from_str(text).map(Reply::Ok).map_err(e),
+            "error" => serde_json::from_str(text)
+                .map(|r: ErrorReply| Reply::Error { error: r.error })
+                .map_err(e),
+            "unsupported" => serde_json::from_str(text)
+                .map(|r: UnsupportedReply| Reply::Unsupported { version: r.version })
+                .map_err(e),
+            other => Err(format!("unknown record status {other:?}")),
+        }
+    }
 }
 
 /// The oldest Python the probe runs on (`gc.freeze` is 3.7, `sys.implementation` and
