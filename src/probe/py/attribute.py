@@ -155,7 +155,7 @@ def attribute(config, record):
 
     try:
         phase.name = "setup"
-        setup, body, _, close = scenario_calls(config, ns, record["notes"])
+        setup, body, _, close, _ = scenario_calls(config, ns, record["notes"])
         if setup is not None:
             setup()
         phase.name = "warmup"

@@ -37,11 +37,45 @@ def check(config):
                         "text": "",
                     }
                 )
-        if len(compiled) == len(scenario["parts"]) and scenario.get("compiled"):
+        run = [part for part in scenario["parts"] if part["part"] == "run"]
+        if "run" in compiled and not compiled["run"].co_flags & CO_COROUTINE:
+            loop = loop_form(run[0])
+            if loop is not None:
+                compiled["run_loop"] = loop
+        if len(compiled) == len(scenario["parts"]) + ("run_loop" in compiled) and scenario.get("compiled"):
             save(scenario["compiled"], {"stamp": code_stamp(), "parts": compiled})
     if config.get("probe", True):
         save_compiled_probe()
     return {"format": FORMAT, "status": "ok", "errors": errors, "python": python_info()}
+
+
+def loop_form(part):
+    """The body as the statement `for __memreg_chunk__ in __memreg_chunk__:` around
+    it, built from its syntax tree so every line and column stays where the YAML has
+    it (tracebacks point at the same text); None where no loop can hold it (a
+    `__future__` import, an empty body). Top-level `break` and `continue` were
+    refused by the plain compile above, so the loop changes nothing a body can do."""
+    import ast
+
+    padding = "\n" * (part["first_line"] - 1)
+    try:
+        tree = compile(padding + part["code"], part["filename"], "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        if not tree.body:
+            return None
+        first, last = tree.body[0], tree.body[-1]
+        loop = ast.For(
+            target=ast.Name(id=LOOP_NAME, ctx=ast.Store()),
+            iter=ast.Name(id=LOOP_NAME, ctx=ast.Load()),
+            body=tree.body,
+            orelse=[],
+            type_comment=None,
+        )
+        for node in (loop, loop.target, loop.iter):
+            node.lineno, node.col_offset = first.lineno, first.col_offset
+            node.end_lineno, node.end_col_offset = last.end_lineno, last.end_col_offset
+        return compile(ast.Module(body=[loop], type_ignores=[]), part["filename"], "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        return None
 
 
 def save(path, value):

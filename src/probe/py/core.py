@@ -153,6 +153,9 @@ def scenario_code(config, names):
             out[n] = compiled[n]
         else:
             out[n] = compile_part(part)
+    # The body's loop form, when the check made one (check.py's loop_form).
+    loop = compiled.get("run_loop") if compiled is not None and "run" in names else None
+    out["run_loop"] = loop if type(loop) is _CODE and out.get("run") is compiled.get("run") else None
     return out
 
 
@@ -323,7 +326,7 @@ def main():
     mode, config_path = sys.argv[2:4]
     config = load_config(config_path)
     if mode == "check":
-        need("check")
+        need("check", "body")  # body: the names the loop form shares with it
         write_record(check(config))
         end_process()
     if mode == "expand":

@@ -63,7 +63,7 @@ def measure(config, record):
     try:
         phase.name = "setup"
         # Zero-argument calls: code, code with top-level await, or a pytest test (body.py).
-        setup, body, teardown, close = scenario_calls(config, ns, notes)
+        setup, body, teardown, close, run_times = scenario_calls(config, ns, notes)
 
         read_native = native_heap_reader(notes) if "native" in metrics else None
         read_rss = rss_reader(notes) if "rss" in metrics else None
@@ -145,8 +145,7 @@ def measure(config, record):
 
         phase.name = "warmup"
         t = clock()
-        for _ in repeat(None, config["warmup"]):
-            body()
+        run_times(config["warmup"])
         record["timing"]["warmup_s"] = clock() - t
 
         phase.name = "run"
@@ -169,8 +168,7 @@ def measure(config, record):
                 t0 = clock()
                 if s:
                     # Chunk s of the window: floor(s*w/S) - floor((s-1)*w/S) iterations.
-                    for _ in repeat(None, s * state[0] // S - (s - 1) * state[0] // S):
-                        body()
+                    run_times(s * state[0] // S - (s - 1) * state[0] // S)
                 acc[0] += clock() - t0
                 collect()
                 blocks[s] = getblocks()
