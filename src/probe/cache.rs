@@ -21,8 +21,8 @@
 //! interpreter started through a launcher script (a pyenv shim, `#!` in its first
 //! bytes) has no slot: which interpreter it starts is only known by running it, so
 //! it is checked every run. Nothing read from the cache is trusted: every file is
-//! compared with its full key and checksum before it is copied into the run's
-//! private work directory (a digest only names files); anything that does not match
+//! compared with its full key and checksum before it is linked or copied into the
+//! run's private work directory (a digest only names files); anything that does not match
 //! is ignored and rebuilt by the check process. Every file is written atomically
 //! (a temporary file and a rename), so concurrent runs each see whole files, and
 //! one that loses a race finds a mismatch and runs the check itself. The code
@@ -223,11 +223,14 @@ impl Slot {
                 .open(self.dir.join(ENTRY))
                 .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         }
+        let _ = std::fs::create_dir_all(workdir.join("code"));
         let code = scenarios
             .iter()
             .map(|s| {
+                // The work directory is private and nothing reads it yet: a plain
+                // write, not an atomic one.
                 self.read_code(s)
-                    .and_then(|payload| write_atomic(&code_file(workdir, s), &payload).ok())
+                    .and_then(|payload| std::fs::write(code_file(workdir, s), payload).ok())
                     .is_some()
             })
             .collect();
@@ -248,7 +251,7 @@ impl Slot {
             if format!("{:016x}", checksum(&bytes)) != *sum {
                 return None;
             }
-            write_atomic(&workdir.join(name), &bytes).ok()?;
+            place(&self.dir.join(name), &workdir.join(name), &bytes).ok()?;
         }
         Some(entry.python)
     }
@@ -398,6 +401,14 @@ fn is_probe_file(name: &str) -> bool {
         && name.ends_with(".bin")
         && !name.contains('/')
         && !name.contains(".tmp")
+}
+
+/// Puts the cache's file `from`, whose checked contents are `bytes`, at `to` in the
+/// work directory: a hard link (no data written; the cache replaces files by
+/// renaming, never in place, so the link keeps what was checked), else a copy
+/// (another file system).
+fn place(from: &Path, to: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::hard_link(from, to).or_else(|_| std::fs::write(to, bytes))
 }
 
 fn checksum(bytes: &[u8]) -> u64 {

@@ -77,10 +77,17 @@ exec(c, {'__name__': '__main__', '__builtins__': dict(builtins.__dict__)})
 /// cache, computed when memreg is built.
 const PROBE_DIGEST: u64 = cache::probe_digest(&PARTS, BOOTSTRAP);
 
-/// Writes the probe's parts into memreg's private work directory, once per run.
+/// Writes the probe's sources into memreg's private work directory (once per run),
+/// for a process that compiles them: the check, and any process started before the
+/// compiled parts are there (expand). A run whose compiled parts all came from the
+/// cache, checked, writes none (nine files created and removed on a journalling
+/// file system cost ~1 ms of kernel time per run, docs/measuring.md §11).
 pub fn install(workdir: &Path) -> Result<(), Error> {
     let err = temp_error(workdir);
     let dir = workdir.join("probe");
+    if dir.join("core.py").exists() {
+        return Ok(());
+    }
     std::fs::create_dir_all(&dir).map_err(&err)?;
     for (name, source) in PARTS {
         std::fs::write(dir.join(format!("{name}.py")), source).map_err(&err)?;
@@ -573,6 +580,7 @@ pub fn expand(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Expa
             problem: None,
         });
     };
+    install(workdir)?;
     let invocation_dir = std::env::current_dir().map_err(temp_error(workdir))?;
     let config = ExpandConfig {
         args: &selection.args,
@@ -675,6 +683,9 @@ fn check_with(
         .map(|(_, s)| *s)
         .collect();
     let probe = filled.python.is_none();
+    if probe {
+        install(workdir)?;
+    }
     let (info, errors) = run_check(&todo, python, workdir, probe)?;
     if let (Some(slot), true) = (&slot, errors.is_empty()) {
         slot.store(workdir, &info, &todo, probe);

@@ -56,7 +56,6 @@ impl ProbeRunner {
                 path: std::env::temp_dir(),
                 source,
             })?;
-        probe::install(workdir.path())?;
         Ok(ProbeRunner {
             workdir,
             cache: probe::cache::Cache::from_env(),
