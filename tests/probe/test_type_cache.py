@@ -55,7 +55,10 @@ record = {"notes": [], "timing": {}}
 record = probe.measure(config, record)
 if record.get("status") == "error":
     raise SystemExit(record["error"]["traceback"])
-print("@@" + json.dumps({"blocks": json.loads(record["series"]["blocks"]), "clears": clears[0]}))
+blocks = json.loads(record["series"]["blocks"])  # hex of little-endian int64s, or a list
+if isinstance(blocks, str):
+    blocks = memoryview(bytes.fromhex(blocks)).cast("q").tolist()
+print("@@" + json.dumps({"blocks": blocks, "clears": clears[0]}))
 """
 
 

@@ -3,6 +3,8 @@
 # detection never pays for either. What it calls once scenario code has run is
 # bound before, as in measuring (core.py).
 
+from itertools import repeat
+
 # pytest's and pluggy's own frames, which run a `pytest:` scenario's test: never the
 # allocation site of the project's code, though they live in site-packages.
 _RUNNER_DIRS = (os.sep + "_pytest" + os.sep, os.sep + "pluggy" + os.sep)

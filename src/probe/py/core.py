@@ -44,7 +44,6 @@ import marshal
 import os
 import sys
 import time
-from itertools import repeat
 
 # Bound before any scenario code runs (see above).
 _getallocatedblocks = sys.getallocatedblocks
@@ -277,8 +276,9 @@ _ESCAPES[ord("\\")] = "\\\\"
 
 
 class RawJSON(str):
-    """Text that is JSON already: a series as repr() writes a list of ints, one C
-    call where encoding 201 numbers one by one costs ~2 M instructions."""
+    """Text that is JSON already: a series in hex or as repr() writes a list of
+    ints (measure.series_json), one C call where encoding 201 numbers one by one
+    costs ~2 M instructions."""
 
 
 def to_json(o):

@@ -33,6 +33,15 @@ def numbers(kind, values):
     return out
 
 
+def series_json(v):
+    """A series for the record: the hex of its values' little-endian 64-bit bytes
+    (one C call; memreg reads either form, src/probe/wire.rs), or a list of numbers
+    on a big-endian machine."""
+    if sys.byteorder == "little":
+        return RawJSON('"' + v.tobytes().hex() + '"')
+    return RawJSON(repr(v.tolist()))
+
+
 def zeros(n):
     return memoryview(bytearray(8 * n)).cast("q")
 
@@ -239,13 +248,13 @@ def measure(config, record):
         acc[1] = clock() - t_start
         _unfreeze()
 
-        record["series"] = {key: RawJSON(repr(v.tolist())) for v, key, _ in series}
+        record["series"] = {key: series_json(v) for v, key, _ in series}
         record["window"] = state[0]
         record["extensions"] = state[1]
         record["stop"] = STOPS[state[2]]
         record["window_s"] = acc[2]
         if state[1]:
-            record["user_series"] = {key: RawJSON(repr(k.tolist())) for k, _, key in kept}
+            record["user_series"] = {key: series_json(k) for k, _, key in kept}
         if tracing:
             record["tracemalloc_peak"] = at_w[2]
         record["peak_rss"] = at_w[1] if at_w[1] >= 0 else None
