@@ -3,7 +3,9 @@
 //! server started in the background) leaves it, and used to outlive memreg.
 //!
 //! On Linux memreg is a child subreaper (`PR_SET_CHILD_SUBREAPER`), and so is every
-//! scenario process (set between fork and exec; the attribute survives `execve`). An
+//! scenario process: the probe sets it at its start, before any scenario code runs
+//! (`become_subreaper` in src/probe/py/core.py; memreg runs no code between fork and
+//! exec, so that its children start by posix_spawn). An
 //! orphan is reparented to the nearest living subreaper above it: while a scenario
 //! process lives, that is the scenario process itself, so its orphans stay in its
 //! own subtree and never mix with another scenario's under `--jobs`. When the
@@ -76,16 +78,6 @@ pub(super) fn become_subreaper() {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         });
     }
-}
-
-/// Called in the forked child before exec: the scenario process keeps its orphans.
-#[cfg(target_os = "linux")]
-pub(super) fn subreaper_in_child() -> std::io::Result<()> {
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// What a finished scenario process (`pid`, also its process group) left running:

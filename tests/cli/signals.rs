@@ -251,3 +251,40 @@ fn a_scenarios_daemon_lives_while_other_scenarios_processes_end_beside_it() {
     let left = survivors_after_a_moment(&mark, None);
     assert!(left.is_empty(), "left running: {left:#?}");
 }
+
+/// An orphan of the scenario's code is adopted by the scenario process itself (a
+/// subreaper the probe makes of itself before any scenario code runs), not by memreg
+/// or init: what README promises ("os.getppid() of an orphaned descendant is the
+/// scenario process").
+#[cfg(target_os = "linux")]
+#[test]
+fn an_orphan_is_adopted_by_its_scenario_process() {
+    let s = Scratch::new();
+    s.write(
+        "orphan.yaml",
+        r#"name: adopted
+setup: |
+  import os, time
+  r, w = os.pipe()
+  middle = os.fork()
+  if middle == 0:
+      if os.fork() == 0:
+          parent = os.getppid()
+          for _ in range(400):  # until the middle process has exited
+              if os.getppid() != parent:
+                  break
+              time.sleep(0.005)
+          os.write(w, str(os.getppid()).encode())
+          os._exit(0)
+      os._exit(0)
+  os.waitpid(middle, 0)
+  adopter = int(os.read(r, 32))
+  assert adopter == os.getpid(), "adopted by %d, not the scenario process %d" % (adopter, os.getpid())
+run: pass
+iterations: 16
+warmup: 0
+"#,
+    );
+    let r = s.memreg(&["run", "orphan.yaml", "--json", "r.json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+}

@@ -330,10 +330,12 @@ def main():
         write_record(check(config))
         end_process()
     if mode == "expand":
+        become_subreaper()  # collecting imports the project's code
         need("pytest_bridge")
         record = {"format": FORMAT, "status": "ok", "notes": []}
         write_record(expand_record(config, record))
         return
+    become_subreaper()
     import faulthandler
 
     faulthandler.enable()  # a segfault prints the Python stack into captured stderr
@@ -355,6 +357,26 @@ def main():
     flush_output()
     write_record(record)
     end_process()
+
+
+def become_subreaper():
+    """Linux: make this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER)
+    before any scenario code runs, so that what the scenario starts and leaves
+    orphaned is adopted by this process while it lives, not by memreg, and scenarios
+    running side by side never adopt each other's processes (src/child/reap.rs).
+    memreg used to set it between fork and exec; setting it here lets memreg start
+    its processes by posix_spawn. Through _ctypes, which the readers load anyway;
+    where that fails, memreg still adopts and kills the orphans, only with less
+    certainty about which scenario left them."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        need("counters")
+        c = C.load()
+        prctl = c.function(c.library(), "prctl", c.int, (c.int, c.size_t, c.size_t, c.size_t, c.size_t))
+        prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (ImportError, OSError, AttributeError):
+        pass
 
 
 def flush_output():
