@@ -25,15 +25,9 @@ pub(super) fn raise_open_files() {
 /// Raises the soft limit towards `want` (capped by the hard limit); the soft limit
 /// afterwards, or None when it cannot be read.
 fn raise(want: libc::rlim_t) -> Option<libc::rlim_t> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit with a valid pointer to a local rlimit.
+    let mut lim = open_files()?;
+    // SAFETY: setrlimit with a valid pointer to a local rlimit.
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return None;
-        }
         let hard = lim.rlim_max;
         let cap = if hard == libc::RLIM_INFINITY {
             want
@@ -57,21 +51,23 @@ fn raise(want: libc::rlim_t) -> Option<libc::rlim_t> {
     Some(lim.rlim_cur)
 }
 
+/// The soft and hard limits on open files, when they can be read.
+fn open_files() -> Option<libc::rlimit> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit with a valid pointer to a local rlimit.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some(lim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_soft_limit_ends_at_least_as_high_and_never_above_the_hard_one() {
-        let mut before = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit with a valid pointer.
-        assert_eq!(
-            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut before) },
-            0
-        );
+        let before = open_files().unwrap();
         let after = raise(WANT).unwrap();
         if before.rlim_cur != libc::RLIM_INFINITY {
             assert!(after >= before.rlim_cur);
