@@ -406,8 +406,11 @@ fn is_probe_file(name: &str) -> bool {
 /// Puts the cache's file `from`, whose checked contents are `bytes`, at `to` in the
 /// work directory: a hard link (no data written; the cache replaces files by
 /// renaming, never in place, so the link keeps what was checked), else a copy
-/// (another file system).
+/// (another file system). What `to` held is removed first: it may be a link into
+/// another slot (a run with two interpreters of one bytecode tag), which a write
+/// would change in place.
 fn place(from: &Path, to: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(to);
     std::fs::hard_link(from, to).or_else(|_| std::fs::write(to, bytes))
 }
 

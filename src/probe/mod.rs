@@ -330,6 +330,12 @@ fn run_probe(
     Ok((finished, sent))
 }
 
+/// Whether each of `scenario`'s processes needs a directory of its own (a pytest
+/// test: pytest's cache and basetemp go there; see [`run_probe`]).
+fn own_dir(scenario: &Scenario) -> bool {
+    !matches!(scenario.body, Body::Code { .. })
+}
+
 /// The scenario's environment for its probe processes.
 fn scenario_env(scenario: &Scenario) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = scenario
@@ -454,7 +460,7 @@ pub fn measure(scenario: &Scenario, python: &Path, workdir: &Path) -> Result<Pro
         timeout: scenario.timeout,
         memory_limit: Some(scenario.memory_limit.0),
     };
-    let (finished, sent) = run_probe(launch, &config, !matches!(scenario.body, Body::Code { .. }))?;
+    let (finished, sent) = run_probe(launch, &config, own_dir(scenario))?;
     let outcome =
         read_reply::<Measurement>(&finished, sent, scenario.timeout, scenario.memory_limit.0)
             .and_then(|m| check_series(m, scenario.iterations));
@@ -559,7 +565,7 @@ pub fn attribute(
         timeout,
         memory_limit: Some(scenario.memory_limit.0),
     };
-    let (finished, sent) = run_probe(launch, &config, !matches!(scenario.body, Body::Code { .. }))?;
+    let (finished, sent) = run_probe(launch, &config, own_dir(scenario))?;
     Ok(
         read_reply::<Attributed>(&finished, sent, timeout, scenario.memory_limit.0)
             .map(|a| a.attribution),

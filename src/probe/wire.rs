@@ -449,15 +449,17 @@ pub struct Measurement {
 /// hex of their little-endian 64-bit bytes (what the probe sends where it can: one C
 /// call, where writing 201 numbers one by one costs ~0.2 M instructions a series).
 fn series_of_values<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Series, D::Error> {
-    let raw = BTreeMap::<Metric, Values>::deserialize(d)?;
-    Ok(raw.into_iter().map(|(k, v)| (k, v.0)).collect())
+    BTreeMap::<Metric, Values>::deserialize(d).map(unwrap_values)
 }
 
 fn some_series_of_values<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Series>, D::Error> {
-    let raw = Option::<BTreeMap<Metric, Values>>::deserialize(d)?;
-    Ok(raw.map(|m| m.into_iter().map(|(k, v)| (k, v.0)).collect()))
+    Option::<BTreeMap<Metric, Values>>::deserialize(d).map(|m| m.map(unwrap_values))
+}
+
+fn unwrap_values(raw: BTreeMap<Metric, Values>) -> Series {
+    raw.into_iter().map(|(k, v)| (k, v.0)).collect()
 }
 
 /// One series as the probe sends it (see [`series_of_values`]).

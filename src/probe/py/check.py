@@ -37,12 +37,13 @@ def check(config):
                         "text": "",
                     }
                 )
-        run = [part for part in scenario["parts"] if part["part"] == "run"]
-        if "run" in compiled and not compiled["run"].co_flags & CO_COROUTINE:
-            loop = loop_form(run[0])
+        complete = len(compiled) == len(scenario["parts"])
+        run = compiled.get("run")
+        if complete and run is not None and not run.co_flags & CO_COROUTINE:
+            loop = loop_form(next(p for p in scenario["parts"] if p["part"] == "run"))
             if loop is not None:
                 compiled["run_loop"] = loop
-        if len(compiled) == len(scenario["parts"]) + ("run_loop" in compiled) and scenario.get("compiled"):
+        if complete and scenario.get("compiled"):
             save(scenario["compiled"], {"stamp": code_stamp(), "parts": compiled})
     if config.get("probe", True):
         save_compiled_probe()
