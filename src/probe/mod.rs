@@ -14,6 +14,7 @@ pub mod compiled;
 pub mod fault;
 pub mod holders;
 pub mod marshal;
+pub mod native;
 pub mod window;
 pub mod wire;
 

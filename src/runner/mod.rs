@@ -56,6 +56,10 @@ impl ProbeRunner {
                 path: std::env::temp_dir(),
                 source,
             })?;
+        probe::native::install(workdir.path()).map_err(|source| Error::WorkDir {
+            path: workdir.path().to_owned(),
+            source,
+        })?;
         Ok(ProbeRunner {
             workdir,
             cache: probe::cache::Cache::from_env(),

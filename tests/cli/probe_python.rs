@@ -7,11 +7,19 @@ use std::process::Command;
 #[test]
 fn the_probe_python_tests_pass() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probe");
-    let out = Command::new("python3")
-        .args(["-m", "unittest", "discover", "-s", dir, "-v"])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("python3 runs");
+    // The native readers as memreg embeds them (src/probe/native.rs), for the tests
+    // of that path (test_native_readers.py, test_counters.py's CountersNative).
+    let native = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "unittest", "discover", "-s", dir, "-v"])
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let module = memreg::probe::native::MODULE;
+    if !module.is_empty() {
+        let path = native.path().join(memreg::probe::native::FILE);
+        std::fs::write(&path, module).unwrap();
+        cmd.env("MEMREG_READERS", &path);
+    }
+    let out = cmd.output().expect("python3 runs");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     // A suite that found nothing to run would pass as well.
@@ -19,6 +27,10 @@ fn the_probe_python_tests_pass() {
         log.contains("Ran ") && !log.contains("Ran 0 tests"),
         "{log}"
     );
+    // Where memreg builds the native readers, their tests ran.
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(!log.contains("no native readers"), "{log}");
+    }
 }
 
 /// memreg writes the probe's configs in Python's marshal format
@@ -98,13 +110,15 @@ run: pass
 iterations: 100
 warmup: 10
 teardown: |
-  import sys
+  import os, sys
   now = set(sys.modules)
   import subprocess
   start = set(subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],
                              capture_output=True, text=True, check=True).stdout.split())
   heavy = {"functools", "collections", "ctypes", "array", "types", "json", "ast", "re",
            "tokenize", "traceback", "typing", "inspect", "tempfile", "threading", "linecache"}
+  if sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION"):
+      heavy.add("_ctypes")  # the native readers replace it (src/probe/native.rs)
   extra = sorted(heavy & (now - start))
   if extra:
       raise AssertionError("the probe imported: %s" % ", ".join(extra))

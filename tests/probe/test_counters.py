@@ -23,6 +23,7 @@ sys.path.insert(0, sys.argv[1])
 import probe_parts
 probe = probe_parts.load("counters")
 cfg = json.loads(sys.argv[2])
+probe.Native.path = cfg["native"]
 notes = []
 read_fds = probe.fd_reader(notes, cfg["force_listing"])
 read_threads = probe.thread_reader(notes)
@@ -64,15 +65,21 @@ for name, reader in (("fds", read_fds), ("threads", read_threads)):
     blocks[1] = sys.getallocatedblocks()
     cost[name] = {"us": (tm[1] - tm[0]) / 2000 * 1e6, "blocks": blocks[1] - blocks[0]}
 print("@@" + json.dumps({"fds": fds.tolist(), "threads": thr.tolist(), "notes": notes,
-                         "fd_reader": read_fds.__name__, "cost": cost}))
+                         "fd_reader": read_fds.__name__, "cost": cost,
+                         "native": probe.Native.load() is not None}))
 sys.stdout.flush()
 os._exit(0)  # threads blocked forever must not hold the exit
 """
 
 
-def run_counters(setup, run, samples=10, chunk=5, force_listing=False):
+# The native readers (src/probe/c/readers.c) as memreg embeds them: written out by
+# the Rust test that runs this suite (tests/cli/probe_python.rs), on Linux with glibc.
+NATIVE = os.environ.get("MEMREG_READERS") or None
+
+
+def run_counters(setup, run, samples=10, chunk=5, force_listing=False, native=None):
     cfg = {"setup": textwrap.dedent(setup), "run": textwrap.dedent(run), "samples": samples,
-           "chunk": chunk, "force_listing": force_listing}
+           "chunk": chunk, "force_listing": force_listing, "native": native}
     p = subprocess.run([sys.executable, "-c", DRIVER, HERE, json.dumps(cfg)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
     out = p.stdout.decode()
@@ -92,6 +99,15 @@ def steps(series):
 
 @unittest.skipUnless(sys.platform.startswith("linux") or sys.platform == "darwin", "no fd listing")
 class Counters(unittest.TestCase):
+    """The readers through os.fstat and _ctypes (no native readers)."""
+
+    native = None
+
+    def run_counters(self, *args, **kwargs):
+        r = run_counters(*args, native=self.native, **kwargs)
+        self.assertEqual(r["native"], self.native is not None, r)
+        return r
+
     def check(self, r, fds_per_it, threads_per_it, chunk=5):
         self.assertEqual(steps(r["fds"]), [fds_per_it * chunk] * (len(r["fds"]) - 1), r["fds"])
         self.assertEqual(steps(r["threads"]), [threads_per_it * chunk] * (len(r["threads"]) - 1), r["threads"])
@@ -99,26 +115,26 @@ class Counters(unittest.TestCase):
             self.assertEqual(c["blocks"], 0, (name, c))
 
     def test_file_per_iteration_never_closed(self):
-        r = run_counters("import os\nfiles = []\n", "files.append(open(os.devnull))\n")
+        r = self.run_counters("import os\nfiles = []\n", "files.append(open(os.devnull))\n")
         self.check(r, 1, 0)
 
     def test_file_per_iteration_by_listing(self):
         # the reader for kernels before 6.2 (and macOS's /dev/fd)
-        r = run_counters("import os\nfiles = []\n", "files.append(open(os.devnull))\n", force_listing=True)
+        r = self.run_counters("import os\nfiles = []\n", "files.append(open(os.devnull))\n", force_listing=True)
         self.assertEqual(r["fd_reader"], "by_listing")
         self.check(r, 1, 0)
 
     def test_raw_fd_per_iteration(self):
         # os.open's int is dropped: no memory grows, only the fd table
-        r = run_counters("import os\n", "os.open(os.devnull, os.O_RDONLY)\n")
+        r = self.run_counters("import os\n", "os.open(os.devnull, os.O_RDONLY)\n")
         self.check(r, 1, 0)
 
     def test_socketpair_per_iteration(self):
-        r = run_counters("import socket\nsocks = []\n", "socks.append(socket.socketpair())\n")
+        r = self.run_counters("import socket\nsocks = []\n", "socks.append(socket.socketpair())\n")
         self.check(r, 2, 0)
 
     def test_thread_per_iteration_blocked_forever(self):
-        r = run_counters(
+        r = self.run_counters(
             "import threading\nev = threading.Event()\n",
             "threading.Thread(target=ev.wait, daemon=True).start()\n",
         )
@@ -126,7 +142,7 @@ class Counters(unittest.TestCase):
 
     def test_low_level_thread_blocked_in_c(self):
         # _thread threads are not in threading.active_count()
-        r = run_counters(
+        r = self.run_counters(
             "import _thread\nlock = _thread.allocate_lock()\nlock.acquire()\n",
             "_thread.start_new_thread(lock.acquire, ())\n",
         )
@@ -135,7 +151,7 @@ class Counters(unittest.TestCase):
     @unittest.skipUnless(sys.platform.startswith("linux"), "pthread_create through ctypes: Linux")
     def test_c_thread_per_iteration(self):
         # a thread Python never sees: pthread_create(pause) from C
-        r = run_counters(
+        r = self.run_counters(
             """
             import ctypes
             libc = ctypes.CDLL(None)
@@ -147,7 +163,7 @@ class Counters(unittest.TestCase):
         self.check(r, 0, 1)
 
     def test_clean_body_reads_exactly_zero(self):
-        r = run_counters(
+        r = self.run_counters(
             """
             import os, socket, threading
             def noop():
@@ -168,6 +184,13 @@ class Counters(unittest.TestCase):
             samples=20,
         )
         self.check(r, 0, 0)
+
+
+@unittest.skipUnless(NATIVE, "no native readers (MEMREG_READERS: tests/cli/probe_python.rs sets it)")
+class CountersNative(Counters):
+    """The same cases through the native readers."""
+
+    native = NATIVE
 
 
 if __name__ == "__main__":

@@ -329,6 +329,8 @@ def main():
         need("check", "body")  # body: the names the loop form shares with it
         write_record(check(config))
         end_process()
+    need("counters")
+    Native.path = os.path.join(sys.argv[1], Native.FILE)
     if mode == "expand":
         become_subreaper()  # collecting imports the project's code
         need("pytest_bridge")
@@ -352,7 +354,7 @@ def main():
         need("body", "attribute", "referrers")
         record = attribute(config, record)
     else:
-        need("counters", "body", "measure")
+        need("body", "measure")
         record = measure(config, record)
     flush_output()
     write_record(record)
@@ -365,13 +367,16 @@ def become_subreaper():
     orphaned is adopted by this process while it lives, not by memreg, and scenarios
     running side by side never adopt each other's processes (src/child/reap.rs).
     memreg used to set it between fork and exec; setting it here lets memreg start
-    its processes by posix_spawn. Through _ctypes, which the readers load anyway;
-    where that fails, memreg still adopts and kills the orphans, only with less
+    its processes by posix_spawn. By the native readers, else through _ctypes;
+    where both fail, memreg still adopts and kills the orphans, only with less
     certainty about which scenario left them."""
     if not sys.platform.startswith("linux"):
         return
+    native = Native.load()
     try:
-        need("counters")
+        if native is not None:
+            native.subreaper()
+            return
         c = C.load()
         prctl = c.function(c.library(), "prctl", c.int, (c.int, c.size_t, c.size_t, c.size_t, c.size_t))
         prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
