@@ -353,6 +353,9 @@ def memreg_time(setup, body, workdir, py=sys.executable):
                   "--baselines", str(workdir / "none")], env=memreg_env(workdir))
 
 
+ROW_SECONDS = 20  # a time-to-verdict row runs rounds for at least this long (wall)...
+MAX_ROUNDS = 60  # ...up to this many
+
 MEMRAY_CAP = 600  # seconds; pytest-memray with limit_leaks traces every allocation
 
 
@@ -377,9 +380,9 @@ def timing(py, workdir, rounds=7, interps=None, memray=True):
     """Time to verdict per body and interpreter, memreg against bare Python over
     interleaved rounds (pytest-memray once per body, in the benchmark's venv)."""
     interps = interps or {"system": Path(sys.executable)}
-    head = ("| body | interpreter | bare Python (wall / CPU) | memreg (wall / CPU) | memreg / bare: wall (rounds) "
-            "| memreg / bare: CPU (rounds) |")
-    rule = "|---|---|---|---|---|---|"
+    head = ("| body | interpreter | rounds | bare Python (wall / CPU) | memreg (wall / CPU) "
+            "| memreg / bare: wall (rounds) | memreg / bare: CPU (rounds) |")
+    rule = "|---|---|---|---|---|---|---|"
     if memray:
         head += " pytest-memray (wall) | pytest-memray / bare |"
         rule += "---|---|"
@@ -387,7 +390,11 @@ def timing(py, workdir, rounds=7, interps=None, memray=True):
     for label, (setup, body) in TIMED.items():
         for ilabel, ipy in interps.items():
             bare, mem = [], []
-            for _ in range(rounds):  # interleaved, so drifts in machine load hit both
+            # Interleaved, so drifts in machine load hit both; at least `rounds`, and
+            # as many more as fit in ROW_SECONDS (as hyperfine runs a fast command
+            # more often): a ~0.1 s round moves by 10-30% on a shared machine.
+            t0 = time.perf_counter()
+            while len(bare) < rounds or (time.perf_counter() - t0 < ROW_SECONDS and len(bare) < MAX_ROUNDS):
                 bare.append(bare_time(setup, body, workdir, ipy))
                 mem.append(memreg_time(setup, body, workdir, ipy))
             bw, bc = statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)
@@ -395,7 +402,7 @@ def timing(py, workdir, rounds=7, interps=None, memray=True):
             # The ratio of each interleaved round, to show how much the machine moved.
             rw = [m[0] / b[0] for b, m in zip(bare, mem)]
             rc = [m[1] / b[1] for b, m in zip(bare, mem)]
-            row = (f"| {label} | {ilabel} | {bw:.3f} s / {bc:.3f} s | {mw:.3f} s / {mc:.3f} s "
+            row = (f"| {label} | {ilabel} | {len(bare)} | {bw:.3f} s / {bc:.3f} s | {mw:.3f} s / {mc:.3f} s "
                    f"| {mw / bw:.2f}x ({min(rw):.2f}-{max(rw):.2f}) | {mc / bc:.2f}x ({min(rc):.2f}-{max(rc):.2f}) |")
             if memray:
                 if ipy == Path(sys.executable):
@@ -634,7 +641,8 @@ def speed_parts(py, workdir, memray, rounds):
     return [
         "",
         f"## Time to verdict ({PROCESSES} processes x {WARMUP}+{ITERATIONS} iterations; bare and memreg "
-        f"--jobs 1: median of {rounds} interleaved rounds, wall-clock and CPU time (user + system of all processes)"
+        f"--jobs 1: median of at least {rounds} interleaved rounds, more where they fit in {ROW_SECONDS} s (up to "
+        f"{MAX_ROUNDS}), wall-clock and CPU time (user + system of all processes)"
         + ("; pytest-memray: the same total iterations in one `limit_leaks` test, timed once" if memray else "")
         + "; memreg's compile-check cache warm)\n",
         t,

@@ -25,6 +25,12 @@ probe = probe_parts.load("counters")
 probe.Native.path = sys.argv[2]
 native = probe.Native.load()
 out = {"loaded": native is not None, "in_sys_modules": "_memreg_readers" in sys.modules}
+# A work directory without the module, or with a file that is not one: the readers
+# go through _ctypes, and nothing is raised.
+for case, path in (("missing", "/nonexistent/_memreg_readers.so"), ("not_a_module", sys.argv[3])):
+    other = probe_parts.load("counters")
+    other.Native.path = path
+    out[case] = [other.Native.load() is None, other.native_heap_reader([]) is not None]
 notes = []
 slow_heap = fallback.native_heap_reader(notes)
 slow_rss = fallback.rss_reader(notes)
@@ -63,14 +69,18 @@ import array
 from itertools import repeat
 blocks = {}
 counts = array.array("q", [0, 0])  # no int object is kept between the two counts
-for name, (fn, args) in calls.items():
+for fn, args in calls.values():
     for _ in repeat(None, 100):
         fn(*args)
+gc.collect()  # what the cases above left behind is freed before any count
+for name, (fn, args) in calls.items():
     gc.collect()
+    sys._clear_type_cache()
     counts[0] = sys.getallocatedblocks()
     for _ in repeat(None, 2000):
         fn(*args)
     gc.collect()
+    sys._clear_type_cache()
     counts[1] = sys.getallocatedblocks()
     blocks[name] = counts[1] - counts[0]
 out["blocks"] = blocks
@@ -92,7 +102,7 @@ print("@@" + json.dumps(out))
 class NativeReaders(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = subprocess.run([sys.executable, "-c", DRIVER, HERE, NATIVE],
+        p = subprocess.run([sys.executable, "-c", DRIVER, HERE, NATIVE, os.path.abspath(__file__)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         out = p.stdout.decode()
         if p.returncode != 0 or "@@" not in out:
@@ -103,6 +113,10 @@ class NativeReaders(unittest.TestCase):
         self.assertTrue(self.r["loaded"])
         self.assertFalse(self.r["in_sys_modules"])  # scenario code does not see it
         self.assertTrue(self.r["heap_is_native"])  # the reader is the C function itself
+
+    def test_without_a_loadable_module_the_readers_use_ctypes(self):
+        self.assertEqual(self.r["missing"], [True, True])
+        self.assertEqual(self.r["not_a_module"], [True, True])
 
     def test_heap_and_rss_read_what_ctypes_and_pread_read(self):
         lo, native, hi = self.r["pairs"]["heap"]
