@@ -7,7 +7,8 @@
  * Built by build.rs with the system's C compiler, without Python's headers: it
  * uses only CPython's stable ABI (PEP 384; abi3, Python >= 3.2), declared here,
  * so one file serves every CPython 3.8+ that accepts abi3 extensions (not the
- * free-threaded builds, which the probe checks before loading it). Every function
+ * free-threaded builds nor those with Py_TRACE_REFS, whose objects differ: the
+ * probe checks for both before loading it). Every function
  * returns a new int or bytes object, or raises OSError: nothing it allocates
  * outlives the caller's use of the result (docs/measuring.md §1).
  */

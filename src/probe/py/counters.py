@@ -31,6 +31,8 @@ class Native:
 
         if ".abi3.so" not in _imp.extension_suffixes():
             return None  # a free-threaded build: no stable ABI
+        if hasattr(sys, "getobjects"):
+            return None  # a Py_TRACE_REFS build: objects have two more fields
 
         class Spec:  # what _imp.create_dynamic reads of a module spec
             name = "_memreg_readers"
