@@ -9,12 +9,12 @@ preallocated arrays.
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import probe_parts  # noqa: E402
 
 DRIVER = r"""
 import array, gc, json, os, sys, time
@@ -80,12 +80,7 @@ NATIVE = os.environ.get("MEMREG_READERS") or None
 def run_counters(setup, run, samples=10, chunk=5, force_listing=False, native=None):
     cfg = {"setup": textwrap.dedent(setup), "run": textwrap.dedent(run), "samples": samples,
            "chunk": chunk, "force_listing": force_listing, "native": native}
-    p = subprocess.run([sys.executable, "-c", DRIVER, HERE, json.dumps(cfg)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-    out = p.stdout.decode()
-    if p.returncode != 0 or "@@" not in out:
-        raise AssertionError("counter driver failed (%d):\n%s\n%s" % (p.returncode, out, p.stderr.decode()))
-    r = json.loads(out.split("@@", 1)[1])
+    r = probe_parts.run_driver(DRIVER, json.dumps(cfg))
     if os.environ.get("MEMREG_SHOW"):
         sys.stderr.write("\n    fds %s threads %s cost %s %s" % (
             steps(r["fds"]), steps(r["threads"]),

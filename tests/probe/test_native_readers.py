@@ -9,11 +9,11 @@ runs in a fresh interpreter.
 
 import json
 import os
-import subprocess
 import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import probe_parts  # noqa: E402
 NATIVE = os.environ.get("MEMREG_READERS") or None
 
 DRIVER = r"""
@@ -102,12 +102,7 @@ print("@@" + json.dumps(out))
 class NativeReaders(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = subprocess.run([sys.executable, "-c", DRIVER, HERE, NATIVE, os.path.abspath(__file__)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        out = p.stdout.decode()
-        if p.returncode != 0 or "@@" not in out:
-            raise AssertionError("driver failed (%d):\n%s\n%s" % (p.returncode, out, p.stderr.decode()))
-        cls.r = json.loads(out.split("@@", 1)[1])
+        cls.r = probe_parts.run_driver(DRIVER, NATIVE, os.path.abspath(__file__), timeout=120)
 
     def test_it_loads_outside_sys_modules(self):
         self.assertTrue(self.r["loaded"])

@@ -60,14 +60,7 @@ def run_scenario(setup, run, pythonpath=(), iterations=200, warmup=20, top=4, bu
         "chains": {"budget_s": budget, "total_s": budget * top, "max_depth": depth},
         "pythonpath": list(pythonpath),
     }
-    p = subprocess.run(
-        [sys.executable, "-c", DRIVER, HERE, json.dumps(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
-    )
-    out = p.stdout.decode("utf-8", "replace")
-    if p.returncode != 0 or "@@" not in out:
-        raise AssertionError("driver failed (%d):\n%s\n%s" % (p.returncode, out, p.stderr.decode()))
-    return json.loads(out.split("@@", 1)[1])
+    return probe_parts.run_driver(DRIVER, json.dumps(config))
 
 
 def path_of(chain):

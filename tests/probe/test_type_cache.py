@@ -10,12 +10,12 @@ to count its calls (or, to show the body does fill the cache, to do nothing).
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import probe_parts  # noqa: E402
 
 DRIVER = r"""
 import json, sys
@@ -64,12 +64,7 @@ print("@@" + json.dumps({"blocks": blocks, "clears": clears[0]}))
 
 def measure(setup, run, clear=True):
     cfg = {"setup": textwrap.dedent(setup), "run": textwrap.dedent(run), "clear": clear}
-    p = subprocess.run([sys.executable, "-c", DRIVER, HERE, json.dumps(cfg)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-    out = p.stdout.decode()
-    if p.returncode != 0 or "@@" not in out:
-        raise AssertionError("measure driver failed (%d):\n%s\n%s" % (p.returncode, out, p.stderr.decode()))
-    return json.loads(out.split("@@", 1)[1])
+    return probe_parts.run_driver(DRIVER, json.dumps(cfg))
 
 
 # A new attribute name per iteration, looked up on a class: CPython caches the
